@@ -1,0 +1,36 @@
+"""The FastAPI application and the lifespan that owns every long-lived resource."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from care.clock import Clock
+from ocrebot import health
+from ocrebot.services import start_services
+from ocrebot.settings import Settings
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    """Build the HTTP app; its lifespan opens the services on start and closes them on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await start_services(settings, clock=clock)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await services.aclose()
+
+    app = FastAPI(
+        title="ocrebot",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,92 @@
+"""The `ocrebot` command line: run, migrate, plan preview.
+
+Settings are read once here and passed down. Errors a user can fix are one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from ocrebot import plan_preview
+from ocrebot.settings import Settings, SettingsError, load_settings
+
+EXIT_USAGE = 2
+SHUTDOWN_GRACE_S = 5
+
+log = logging.getLogger("ocrebot")
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        print(f"ocrebot: configuration error: {exc}", file=sys.stderr)  # noqa: T201
+        raise SystemExit(EXIT_USAGE) from None
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the database to the newest schema."""
+    from storage.db import redact_url
+    from storage.migrate import upgrade
+
+    settings = _settings_or_exit()
+    _configure_logging()
+    upgrade(settings.database_url)
+    log.info("database %s is up to date", redact_url(settings.database_url))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Serve HTTP and run the scheduler until SIGINT or SIGTERM."""
+    import uvicorn
+
+    from ocrebot.app import create_app
+    from storage.migrate import current_revision, head_revision
+
+    settings = _settings_or_exit()
+    _configure_logging()
+    if current_revision(settings.database_url) != head_revision():
+        print("ocrebot: the database is not migrated: run `ocrebot migrate` first", file=sys.stderr)  # noqa: T201
+        return EXIT_USAGE
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        lifespan="on",
+        log_config=None,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="ocrebot", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", help="serve HTTP and run the scheduler").set_defaults(func=cmd_run)
+    sub.add_parser("migrate", help="bring the database to the newest schema").set_defaults(func=cmd_migrate)
+    plan_preview.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
