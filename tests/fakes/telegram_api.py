@@ -1,9 +1,9 @@
 """A fake Telegram Bot API server on loopback that answers as Telegram does.
 
-The real python-telegram-bot client talks to it over HTTP (`base_url=server.base_url`). It keeps a log of every
-call, answers with Telegram's `{"ok": ...}` envelope, returns 400/401/403/404/429 like the real service
-(`retry_after` included), enforces Telegram's rate limits (about 30 messages a second overall, about one a second
-per chat with short bursts), and long-polls `getUpdates`.
+The real python-telegram-bot client talks to it over HTTP (`base_url=server.base_url`). It keeps a log
+of every call, answers with Telegram's `{"ok": ...}` envelope, returns 400/401/403/404/429 like the real
+service (`retry_after` included), enforces Telegram's rate limits (about 30 messages a second overall, about
+one a second per chat with short bursts), and long-polls `getUpdates`.
 """
 
 from __future__ import annotations
@@ -116,13 +116,20 @@ class FakeTelegram:
         self._new_update.set()
         return update_id
 
-    def push_text(self, chat_id: int, text: str, *, language_code: str = "en", first_name: str = "Ana") -> int:
+    def push_text(
+        self, chat_id: int, text: str, *, language_code: str = "en", first_name: str = "Ana"
+    ) -> int:
         """Queue a private text message, with a bot_command entity when it starts with '/'."""
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": {"id": chat_id, "type": "private", "first_name": first_name},
-            "from": {"id": chat_id, "is_bot": False, "first_name": first_name, "language_code": language_code},
+            "from": {
+                "id": chat_id,
+                "is_bot": False,
+                "first_name": first_name,
+                "language_code": language_code,
+            },
             "text": text,
         }
         if text.startswith("/"):
@@ -231,7 +238,9 @@ def _ok(result: Any) -> tuple[int, dict[str, Any]]:
     return 200, {"ok": True, "result": result}
 
 
-def _error(status: int, description: str, parameters: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+def _error(
+    status: int, description: str, parameters: dict[str, Any] | None = None
+) -> tuple[int, dict[str, Any]]:
     body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
     if parameters:
         body["parameters"] = parameters

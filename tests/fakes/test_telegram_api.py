@@ -6,10 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from telegram import Bot
+from telegram import Bot, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
-from telegram import Update
 
 from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram
 

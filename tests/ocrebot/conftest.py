@@ -26,7 +26,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def subprocess_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """An environment for the console script: no setting of the caller's, a temp SQLite file, cwd a temp dir."""
+    """The console script's environment: none of the caller's settings, a temp SQLite file and cwd."""
     monkeypatch.chdir(tmp_path)
     env = {key: value for key, value in os.environ.items() if key.upper() not in SETTING_NAMES}
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'db' / 'ocrebot.db'}"

@@ -31,7 +31,9 @@ def test_migrate_then_run_answers_healthz_and_stops_on_sigterm_within_5_s(
     assert migrate.returncode == 0, migrate.stderr
     port = free_port()
     env = subprocess_env | {"HTTP_PORT": str(port)}
-    with subprocess.Popen([OCREBOT, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+    with subprocess.Popen(
+        [OCREBOT, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
         try:
             health = _wait_for_health(port, proc)
             assert health["status"] == 200

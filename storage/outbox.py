@@ -1,0 +1,291 @@
+"""The outbox port: every message the service will send is a `scheduled_message` row, and these are its moves.
+
+Rules (DESIGN decisions 1 and 2):
+- A plan writes rows with `replace_pending`; one row per (patient, dedupe_key), ever. Only `pending` rows
+  (and `cancelled` ones the plan wants back) change; a row once claimed, sent, delivered, failed, uncertain
+  or expired never changes again through a plan.
+- `claim_due` moves due `pending` rows to `claimed` atomically, each row to exactly one worker, with a lease.
+  Commit the claim at once, send outside the transaction, then record the outcome in a new transaction.
+- A claimed row ends as `sent` (`mark_sent`), back to `pending` for a later try (`mark_retry`) or `failed`
+  (`mark_failed`). A claimed row whose lease passed without an outcome becomes `uncertain`
+  (`recover_expired_leases`): it may or may not have gone out, so it is never re-sent by itself; an operator
+  decides. A late outcome still lands on an `uncertain` row.
+- Nothing here commits; the caller owns the transaction (`async with session.begin(): ...`). Instants are
+  aware UTC datetimes from the injected clock.
+Must not import `bot`, `jobs`, `admin` or `ocrebot`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Channel, MessageStatus, Patient, ScheduledMessage
+
+SM = ScheduledMessage
+_OUTCOME_FROM = (MessageStatus.CLAIMED, MessageStatus.UNCERTAIN)
+LEASE_EXPIRED_ERROR = "lease expired before the outcome was recorded"
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """One message a plan wants sent.
+
+    dedupe_key: unique per patient for this plan item and due instant; the same key is the same row.
+    kind: what to render (reminder, check_in, ...); touchpoint_id: the plan item it comes from.
+    dose_id: the dose it is about, if any; channel: a fixed channel, or None for the patient's current one.
+    """
+
+    dedupe_key: str
+    kind: str
+    due_at: datetime
+    touchpoint_id: str | None = None
+    dose_id: int | None = None
+    channel: Channel | None = None
+
+
+@dataclass(frozen=True)
+class ReplaceReport:
+    """What `replace_pending` did: rows inserted, pending rows updated, pending rows cancelled,
+    rows already right, and planned rows left alone because they were already claimed or beyond."""
+
+    inserted: int = 0
+    updated: int = 0
+    cancelled: int = 0
+    unchanged: int = 0
+    kept: int = 0
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """A row a worker now holds until `lease_until`; `attempts` counts this one."""
+
+    id: int
+    patient_id: int
+    dose_id: int | None
+    kind: str
+    touchpoint_id: str | None
+    due_at: datetime
+    channel: Channel | None
+    attempts: int
+    claimed_by: str
+    lease_until: datetime
+
+
+async def replace_pending(
+    session: AsyncSession, patient_id: int, planned: Iterable[NewMessage], now: datetime
+) -> ReplaceReport:
+    """Makes the patient's pending rows match `planned`; idempotent.
+
+    A planned key with no row is inserted; a pending (or cancelled) row with a planned key takes the
+    planned values; a pending row due at or after `now` whose key is not planned is cancelled; a pending row
+    already overdue is left for the dispatcher; a row in any other state is never touched.
+    Rewrites of one patient are serialized by locking the patient row (PostgreSQL; SQLite has one writer).
+    """
+    items = list(planned)
+    keys = [item.dedupe_key for item in items]
+    if len(set(keys)) != len(keys):
+        raise ValueError("planned messages repeat a dedupe_key")
+    await session.execute(select(Patient.id).where(Patient.id == patient_id).with_for_update())
+    rows = await session.scalars(
+        select(SM)
+        .where(SM.patient_id == patient_id, or_(SM.status == MessageStatus.PENDING, SM.dedupe_key.in_(keys)))
+        .with_for_update()
+        .execution_options(populate_existing=True)  # the locked values, not ones cached by this session
+    )
+    existing = {row.dedupe_key: row for row in rows}
+    counts = {"inserted": 0, "updated": 0, "cancelled": 0, "unchanged": 0, "kept": 0}
+    for item in items:
+        row = existing.pop(item.dedupe_key, None)
+        if row is None:
+            session.add(_new_row(patient_id, item, now))
+            counts["inserted"] += 1
+        elif row.status not in (MessageStatus.PENDING, MessageStatus.CANCELLED):
+            counts["kept"] += 1
+        elif _apply(row, item, now):
+            counts["updated"] += 1
+        else:
+            counts["unchanged"] += 1
+    for row in existing.values():  # pending rows the plan no longer has
+        if row.due_at >= now:
+            row.status = MessageStatus.CANCELLED
+            row.updated_at = now
+            counts["cancelled"] += 1
+    await session.flush()
+    return ReplaceReport(**counts)
+
+
+def _new_row(patient_id: int, item: NewMessage, now: datetime) -> ScheduledMessage:
+    return ScheduledMessage(
+        patient_id=patient_id,
+        dedupe_key=item.dedupe_key,
+        kind=item.kind,
+        touchpoint_id=item.touchpoint_id,
+        dose_id=item.dose_id,
+        channel=item.channel,
+        due_at=item.due_at,
+        status=MessageStatus.PENDING,
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _apply(row: ScheduledMessage, item: NewMessage, now: datetime) -> bool:
+    wanted = {
+        "kind": item.kind,
+        "touchpoint_id": item.touchpoint_id,
+        "dose_id": item.dose_id,
+        "channel": item.channel,
+        "due_at": item.due_at,
+        "status": MessageStatus.PENDING,
+    }
+    changed = {name: value for name, value in wanted.items() if getattr(row, name) != value}
+    if not changed:
+        return False
+    for name, value in changed.items():
+        setattr(row, name, value)
+    if "due_at" in changed or "status" in changed:
+        row.next_attempt_at = None  # a retry time belonged to the old plan
+    row.updated_at = now
+    return True
+
+
+async def cancel_pending(session: AsyncSession, patient_id: int, now: datetime) -> int:
+    """Cancels every pending row of the patient, overdue ones too (pause, stop, erase); returns how many."""
+    result = await session.execute(
+        update(SM)
+        .where(SM.patient_id == patient_id, SM.status == MessageStatus.PENDING)
+        .values(status=MessageStatus.CANCELLED, updated_at=now)
+    )
+    return int(result.rowcount)
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, limit: int, worker_id: str, lease_s: float
+) -> list[ClaimedMessage]:
+    """Claims up to `limit` pending rows due by `now` (oldest first) for `worker_id`, leased for `lease_s`.
+
+    One statement, `WITH due AS MATERIALIZED (SELECT id ... LIMIT n FOR UPDATE SKIP LOCKED)
+    UPDATE ... WHERE id IN (SELECT id FROM due) RETURNING ...`: on PostgreSQL concurrent workers skip each
+    other's locked rows; SQLite drops FOR UPDATE, and the statement runs under the single write lock that
+    `storage.db` takes at BEGIN, which is just as exclusive. Returns the claimed rows oldest first.
+    """
+    if limit < 1 or lease_s <= 0:
+        raise ValueError(f"limit must be >= 1 and lease_s > 0, got {limit} and {lease_s}")
+    lease_until = now + timedelta(seconds=lease_s)
+    due = (
+        select(SM.id)
+        .where(
+            SM.status == MessageStatus.PENDING,
+            SM.due_at <= now,
+            or_(SM.next_attempt_at.is_(None), SM.next_attempt_at <= now),
+        )
+        .order_by(SM.due_at, SM.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        # MATERIALIZED: PostgreSQL would otherwise run a LIMIT sub-select once per candidate row of a
+        # nested-loop semi-join, and the UPDATE would take more than `limit` rows.
+        .cte("due")
+        .prefix_with("MATERIALIZED")
+    )
+    claim = (
+        update(SM)
+        # the status test again: a row changed since the sub-select read it is not taken
+        .where(SM.id.in_(select(due.c.id)), SM.status == MessageStatus.PENDING)
+        .values(
+            status=MessageStatus.CLAIMED,
+            claimed_by=worker_id,
+            lease_until=lease_until,
+            attempts=SM.attempts + 1,
+            updated_at=now,
+        )
+        .returning(
+            SM.id, SM.patient_id, SM.dose_id, SM.kind, SM.touchpoint_id, SM.due_at, SM.channel, SM.attempts
+        )
+    )
+    result = await session.execute(claim, execution_options={"synchronize_session": "fetch"})
+    claimed = [
+        ClaimedMessage(
+            id=row.id,
+            patient_id=row.patient_id,
+            dose_id=row.dose_id,
+            kind=row.kind,
+            touchpoint_id=row.touchpoint_id,
+            due_at=row.due_at,
+            channel=row.channel,
+            attempts=row.attempts,
+            claimed_by=worker_id,
+            lease_until=lease_until,
+        )
+        for row in result
+    ]
+    return sorted(claimed, key=lambda message: (message.due_at, message.id))
+
+
+async def _finish(session: AsyncSession, message_id: int, **values: object) -> bool:
+    result = await session.execute(
+        update(SM).where(SM.id == message_id, SM.status.in_(_OUTCOME_FROM)).values(**values)
+    )
+    return int(result.rowcount) == 1
+
+
+async def mark_sent(session: AsyncSession, message_id: int, provider_id: str | None, now: datetime) -> bool:
+    """Records that the provider accepted the message; False when the row is not claimed or uncertain."""
+    return await _finish(
+        session,
+        message_id,
+        status=MessageStatus.SENT,
+        provider_id=provider_id,
+        sent_at=now,
+        lease_until=None,
+        updated_at=now,
+    )
+
+
+async def mark_retry(
+    session: AsyncSession, message_id: int, error: str, retry_at: datetime, now: datetime
+) -> bool:
+    """Puts the row back to pending, claimable again from `retry_at`; False when not claimed or uncertain."""
+    return await _finish(
+        session,
+        message_id,
+        status=MessageStatus.PENDING,
+        last_error=error,
+        next_attempt_at=retry_at,
+        claimed_by=None,
+        lease_until=None,
+        updated_at=now,
+    )
+
+
+async def mark_failed(session: AsyncSession, message_id: int, error: str, now: datetime) -> bool:
+    """Records that the message will not be sent; False when the row is not claimed or uncertain."""
+    return await _finish(
+        session, message_id, status=MessageStatus.FAILED, last_error=error, lease_until=None, updated_at=now
+    )
+
+
+async def recover_expired_leases(session: AsyncSession, now: datetime) -> list[int]:
+    """Marks claimed rows whose lease ended before `now` as uncertain and returns their ids, ascending."""
+    result = await session.execute(
+        update(SM)
+        .where(SM.status == MessageStatus.CLAIMED, SM.lease_until < now)
+        .values(status=MessageStatus.UNCERTAIN, last_error=LEASE_EXPIRED_ERROR, updated_at=now)
+        .returning(SM.id),
+        execution_options={"synchronize_session": "fetch"},
+    )
+    return sorted(result.scalars())
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    """Returns when the earliest pending row becomes claimable (its retry time if later), or None."""
+    claimable_at = case(
+        (and_(SM.next_attempt_at.is_not(None), SM.next_attempt_at > SM.due_at), SM.next_attempt_at),
+        else_=SM.due_at,
+    )
+    return await session.scalar(select(func.min(claimable_at)).where(SM.status == MessageStatus.PENDING))

@@ -1,0 +1,1 @@
+"""Tests of the storage package: engine, models, migrations and the outbox, on SQLite and PostgreSQL."""
