@@ -116,6 +116,13 @@ class FakeTelegram:
         self._new_update.set()
         return update_id
 
+    def push_callback(self, chat_id: int, data: str, *, language_code: str = "en") -> int:
+        """Queue a tap on an inline button under a message the bot sent to `chat_id`."""
+        user = {"id": chat_id, "is_bot": False, "first_name": "Ana", "language_code": language_code}
+        message = {"message_id": 1, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"}}
+        query = {"id": str(next(self._update_ids)), "from": user, "chat_instance": "1", "data": data}
+        return self.push_update({"callback_query": {**query, "message": message}})
+
     def push_text(
         self, chat_id: int, text: str, *, language_code: str = "en", first_name: str = "Ana"
     ) -> int:
@@ -158,8 +165,11 @@ class FakeTelegram:
 
     async def _endpoint(self, request: Request) -> JSONResponse:
         method = request.path_params["method"]
-        form = await request.form()
-        params = {key: _decode(str(value)) for key, value in form.items()}
+        async with request.form() as form:
+            params = {
+                key: _decode(str(value)) if isinstance(value, str) else {"filename": value.filename}
+                for key, value in form.items()
+            }
         status, body = await self._answer(request.path_params["token"], method, params)
         self.calls.append(Call(method, params, status, time.monotonic()))
         return JSONResponse(body, status_code=status)
@@ -245,3 +255,17 @@ def _error(
     if parameters:
         body["parameters"] = parameters
     return status, body
+
+
+def private_message(chat_id: int, text: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A private message update body (without update_id): text, or any other content in `extra`."""
+    message: dict[str, Any] = {
+        "message_id": chat_id % 100_000 + 1,
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": "private", "first_name": "Ana"},
+        "from": {"id": chat_id, "is_bot": False, "first_name": "Ana", "language_code": "en"},
+        **extra,
+    }
+    if text is not None:
+        message["text"] = text
+    return message
