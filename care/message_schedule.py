@@ -50,7 +50,7 @@ class PlannedMessage:
     due_at: datetime  # aware UTC
     local_due_at: datetime  # the same instant in the patient's zone (fold set on repeated hours)
     catch_up_until: datetime  # aware UTC; not worth sending after this
-    dedupe_key: str  # touchpoint id, dose number and due instant; the caller adds the patient
+    dedupe_key: str  # touchpoint id, dose number and anchor instant; the caller adds the patient
 
 
 def schedule_messages(
@@ -76,9 +76,14 @@ def schedule_messages(
     return sorted(messages, key=lambda m: (m.due_at, m.touchpoint_id, m.dose_number or 0))
 
 
-def dedupe_key(touchpoint_id: str, dose_number: int | None, due_at: datetime) -> str:
-    """Returns the patient-independent key of a message, like "reminder_day_before:3:20270613T220000Z"."""
-    instant = require_aware(due_at, "due_at").strftime("%Y%m%dT%H%M%SZ")
+def dedupe_key(touchpoint_id: str, dose_number: int | None, anchor_at: datetime) -> str:
+    """Returns the patient-independent key of a message, like "reminder_day_before:3:20270614T130000Z".
+
+    The instant is the appointment's start (or, for the booking nudge, the last dose), not the due time:
+    a time-zone move or a plan tweak moves a message without giving it a new identity, so one already
+    sent is never sent again, while a rescheduled appointment gets messages of its own.
+    """
+    instant = require_aware(anchor_at, "anchor_at").astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{touchpoint_id}:{'-' if dose_number is None else dose_number}:{instant}"
 
 
@@ -108,7 +113,7 @@ def _plan_one(
         due_at=due,
         local_due_at=due.astimezone(tz),
         catch_up_until=catch_up_until,
-        dedupe_key=dedupe_key(touchpoint.id, dose_number, due),
+        dedupe_key=dedupe_key(touchpoint.id, dose_number, anchors.get(Anchor.START, base)),
     )
 
 

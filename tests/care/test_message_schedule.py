@@ -99,13 +99,25 @@ def test_catch_up_windows_follow_the_plan() -> None:
     assert until["check_in_24_hours"] == appointment.ends_at + timedelta(hours=48)
 
 
-def test_dedupe_keys_name_the_touchpoint_dose_and_due_instant_but_no_patient() -> None:
-    assert dedupe_key("reminder_day_before", 3, datetime(2027, 7, 13, 22, 0, tzinfo=UTC)) == (
-        "reminder_day_before:3:20270713T220000Z"
+def test_dedupe_keys_name_the_touchpoint_dose_and_anchor_instant_but_no_patient() -> None:
+    assert dedupe_key("reminder_day_before", 3, datetime(2027, 7, 14, 13, 0, tzinfo=UTC)) == (
+        "reminder_day_before:3:20270714T130000Z"
+    )
+    assert dedupe_key("reminder_day_before", 3, datetime(2027, 7, 14, 9, 0, tzinfo=NY)) == (
+        "reminder_day_before:3:20270714T130000Z"
     )
     assert dedupe_key("booking_nudge", None, datetime(2027, 8, 31, 14, 0, tzinfo=UTC)) == (
         "booking_nudge:-:20270831T140000Z"
     )
+
+
+def test_a_time_zone_move_keeps_every_key_and_a_new_appointment_gets_new_ones() -> None:
+    appointment = _appointment(wall(2027, 7, 14, 9, 0), NY)
+    keys = [m.dedupe_key for m in schedule_messages(PLAN, [appointment], None, NY)]
+    moved = [m.dedupe_key for m in schedule_messages(PLAN, [appointment], None, ZoneInfo("Europe/London"))]
+    assert sorted(moved) == sorted(keys)
+    later = _appointment(wall(2027, 7, 15, 9, 0), NY)
+    assert not {m.dedupe_key for m in schedule_messages(PLAN, [later], None, NY)} & set(keys)
 
 
 def test_planning_twice_gives_the_same_messages_and_keys() -> None:

@@ -53,7 +53,7 @@ def test_json_lists_doses_given_and_the_messages_still_to_come(capsys: pytest.Ca
         "due_at": "2027-06-27T14:00:00Z",
         "due_local": "2027-06-27T10:00:00-04:00",
         "catch_up_until": "2027-07-03T13:00:00Z",
-        "dedupe_key": "reminder_7_days:3:20270627T140000Z",
+        "dedupe_key": "reminder_7_days:3:20270704T130000Z",
     }
 
 
