@@ -1,0 +1,66 @@
+"""Small patient queries the dispatcher needs: the patient as stored now, their addresses, the message log.
+
+Nothing here commits; the caller owns the transaction. Must not import `bot`, `jobs`, `admin` or `ocrebot`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AddressState, Channel, ChannelAddress, Direction, MessageLog, Patient
+
+
+async def fresh_patient(session: AsyncSession, patient_id: int) -> Patient | None:
+    """Returns the patient as the database holds it now (not a copy cached by this session), or None."""
+    return await session.get(Patient, patient_id, populate_existing=True)
+
+
+async def active_addresses(session: AsyncSession, patient_id: int) -> list[ChannelAddress]:
+    """Returns the patient's addresses that may be used, oldest first."""
+    result = await session.scalars(
+        select(ChannelAddress)
+        .where(ChannelAddress.patient_id == patient_id, ChannelAddress.state == AddressState.ACTIVE)
+        .order_by(ChannelAddress.id)
+        .execution_options(populate_existing=True)
+    )
+    return list(result)
+
+
+async def set_address_state(
+    session: AsyncSession, address_id: int, state: AddressState, now: datetime
+) -> bool:
+    """Moves an address to `state` (blocked, opted out, invalid, active); False when it already was."""
+    result = await session.execute(
+        update(ChannelAddress)
+        .where(ChannelAddress.id == address_id, ChannelAddress.state != state)
+        .values(state=state, state_changed_at=now)
+    )
+    return int(result.rowcount) == 1
+
+
+async def log_outbound(
+    session: AsyncSession,
+    *,
+    patient_id: int,
+    channel: Channel,
+    text: str,
+    now: datetime,
+    scheduled_message_id: int | None = None,
+    provider_id: str | None = None,
+) -> MessageLog:
+    """Adds the message_log row of a message that went out."""
+    row = MessageLog(
+        patient_id=patient_id,
+        channel=channel,
+        direction=Direction.OUTBOUND,
+        text=text,
+        scheduled_message_id=scheduled_message_id,
+        provider_id=provider_id,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
