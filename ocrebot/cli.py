@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ocrebot import plan_preview
+from ocrebot import chat_cli, plan_preview
 from ocrebot.settings import Settings, SettingsError, load_settings
 
 EXIT_USAGE = 2
@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="serve HTTP and run the scheduler").set_defaults(func=cmd_run)
     sub.add_parser("migrate", help="bring the database to the newest schema").set_defaults(func=cmd_migrate)
     plan_preview.add_parser(sub)
+    chat_cli.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,149 @@
+"""The dialog engine: one inbound event in, one step of the conversation in one transaction, replies out.
+
+Owns the unit of work of a step: load (or create) the address, patient and dialog state; route the event;
+store the new state, any patient and course change and the rewritten reminder plan together, or nothing
+when the input could not be used. One address's events run one at a time in this process (an asyncio lock
+per address); another process writing the same state first makes the version check fail
+(StaleDataError), and the step is retried once on fresh state. State lives only in the database, so a
+restart resumes where the conversation was. Logs carry no patient data: no text, name or address.
+Must not import `jobs`, `admin` or `ocrebot`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.dialog import flows, records
+from bot.dialog.events import InboundEvent, Reply
+from bot.dialog.turn import Turn
+from care.clock import Clock
+from care.plan import ReminderPlan
+from storage.models import Language
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 2  # the step, and one retry on fresh state after a concurrent writer won
+
+
+class _AddressLocks:
+    """One asyncio lock per address, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: tuple[str, str]) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class DialogEngine:
+    """Takes conversation steps for every channel.
+
+    sessions: the database's session maker. plan: the reminder plan replans use. clock: where "now" comes
+    from. default_timezone, default_language: for a patient who has not said yet (Settings).
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        plan: ReminderPlan,
+        clock: Clock,
+        *,
+        default_timezone: str,
+        default_language: str,
+    ) -> None:
+        self._sessions = sessions
+        self._plan = plan
+        self._clock = clock
+        self._default_timezone = default_timezone
+        self._default_language = Language(default_language)
+        self._locks = _AddressLocks()
+
+    async def step(self, event: InboundEvent) -> list[Reply]:
+        """Handles one event from one address and returns the replies to send back, in order."""
+        async with self._locks.hold((event.channel.value, event.address)):
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    return await self._step_once(event)
+                except (StaleDataError, IntegrityError) as exc:
+                    if attempt == ATTEMPTS:
+                        raise
+                    log.info("dialog step lost a race (%s); retrying on fresh state", type(exc).__name__)
+        raise AssertionError("unreachable")
+
+    async def _step_once(self, event: InboundEvent) -> list[Reply]:
+        started = time.perf_counter()
+        async with self._sessions() as session:
+            now = self._clock.now()
+            conversation = await records.open_conversation(
+                session,
+                event.channel,
+                event.address,
+                now,
+                language=self._language_for(event.language_hint),
+                timezone=self._default_timezone,
+            )
+            turn = Turn(
+                session=session,
+                event=event,
+                now=now,
+                plan=self._plan,
+                address=conversation.address,
+                patient=conversation.patient,
+                state=conversation.state,
+                asker=flows.ask_current,
+            )
+            await flows.route(turn)
+            turn.flush_notes()
+            where = "-" if turn.erased else f"{turn.flow or '-'}/{turn.step_name or '-'}"
+            if turn.erased:
+                for row in (turn.state, turn.address):  # gone with the patient (ON DELETE CASCADE)
+                    if row in session and row not in session.deleted:
+                        session.expunge(row)
+                await session.commit()
+            elif turn.changed or turn.replan or conversation.created or _pending_writes(session):
+                turn.state.updated_at = now
+                flag_modified(turn.state, "data")  # every stored step bumps the version
+                if turn.replan:
+                    await records.replan(session, turn.patient.id, self._plan, now)
+                await session.commit()
+            else:
+                await session.rollback()  # nothing to keep: an input we could not use
+        log.debug(
+            "dialog step channel=%s at=%s replies=%d in %.1f ms",
+            event.channel.value,
+            where,
+            len(turn.replies),
+            (time.perf_counter() - started) * 1000,
+        )
+        return turn.replies
+
+    def _language_for(self, hint: str | None) -> Language:
+        code = (hint or "").split("-")[0].split("_")[0].lower()
+        return Language(code) if code in Language._value2member_map_ else self._default_language
+
+
+def _pending_writes(session: AsyncSession) -> bool:
+    return bool(session.new or session.deleted or any(session.is_modified(obj) for obj in session.dirty))

@@ -1,0 +1,70 @@
+"""Routing one event: an invite code, a command, an answer to the open question, or the idle menu.
+
+Owns the table of flows and their steps, the order of checks on an answer (usable input, a current option,
+one of the options where only a choice will do) and asking the current question again. An input that
+cannot be used changes nothing. Must not import `jobs`, `admin` or `ocrebot`.
+"""
+
+from __future__ import annotations
+
+from bot.dialog import account, answers, commands, dose_commands, invites, signup
+from bot.dialog.turn import Step, Turn
+from storage.models import PatientStatus
+
+FLOWS: dict[str, dict[str, Step]] = {
+    signup.FLOW: signup.STEPS,
+    dose_commands.DONE: dose_commands.DONE_STEPS,
+    dose_commands.RESCHEDULE: dose_commands.RESCHEDULE_STEPS,
+    account.STOP: account.STOP_STEPS,
+    account.DELETE: account.DELETE_STEPS,
+    account.TIMEZONE: account.TIMEZONE_STEPS,
+}
+
+
+def current_step(turn: Turn) -> Step | None:
+    """Returns the step the conversation is at, or None when idle (or at a step this code no longer has)."""
+    return FLOWS.get(turn.flow, {}).get(turn.step_name)
+
+
+async def ask_current(turn: Turn) -> None:
+    """Sends the current question, or the idle menu."""
+    step = current_step(turn)
+    reply = await (step.ask(turn) if step is not None else commands.idle_menu(turn))
+    turn.send(reply.text, reply.options, reply.attachment)
+
+
+async def route(turn: Turn) -> None:
+    """Takes one step of the conversation for the turn's event."""
+    event = turn.event
+    if event.start_payload:
+        await invites.redeem(turn, event.start_payload)
+        return
+    command = answers.command_of(event)
+    if command is not None:
+        await commands.run(turn, command)
+        return
+    step = current_step(turn)
+    if step is None and turn.patient.status is PatientStatus.SIGNING_UP:
+        await signup.begin(turn, {})  # first contact, or a sign-up whose step no longer exists
+        return
+    issue = answers.problem(event, step)
+    if step is None:
+        turn.note(issue or "not_understood")
+        await turn.ask()
+        return
+    if issue is not None:
+        turn.note(issue)
+        await turn.ask()
+        return
+    question = await step.ask(turn)
+    keys = {option.key for option in question.options}
+    if event.option is not None and event.option not in keys:
+        turn.note("stale_option")
+        await turn.ask()
+        return
+    answer = answers.read(event, question.options, step)
+    if step.choice_only and answer.option not in keys:
+        turn.note("choose_option")
+        await turn.ask()
+        return
+    await step.handle(turn, answer)

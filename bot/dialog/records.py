@@ -1,0 +1,193 @@
+"""The rows a conversation reads and writes: its address, patient and dialog state, the course and doses.
+
+Owns every query of the dialog, so flows speak in domain terms. Nothing here commits: the engine owns the
+one transaction of a step. Must not import `jobs`, `admin` or `ocrebot`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from care.plan import ReminderPlan
+from storage.models import (
+    ActorType,
+    AuditLog,
+    Channel,
+    ChannelAddress,
+    DialogState,
+    Dose,
+    DoseStatus,
+    Invite,
+    Language,
+    MessageLog,
+    MessageStatus,
+    Patient,
+    PatientStatus,
+    ScheduledMessage,
+    TreatmentCourse,
+)
+from storage.plans import replan_patient
+
+
+@dataclass
+class Conversation:
+    """The rows of one address's conversation; `created` when this step made them."""
+
+    address: ChannelAddress
+    patient: Patient
+    state: DialogState
+    created: bool
+
+
+async def open_conversation(
+    session: AsyncSession, channel: Channel, address: str, now: datetime, *, language: Language, timezone: str
+) -> Conversation:
+    """Returns the conversation of (channel, address), creating a signing-up patient on first contact."""
+    found = (
+        await session.execute(
+            select(ChannelAddress, Patient, DialogState)  # one round trip for the usual case
+            .join(Patient, Patient.id == ChannelAddress.patient_id)
+            .outerjoin(DialogState, DialogState.channel_address_id == ChannelAddress.id)
+            .where(ChannelAddress.channel == channel, ChannelAddress.address == address)
+        )
+    ).first()
+    if found is not None and found[2] is not None:
+        return Conversation(found[0], found[1], found[2], created=False)
+    row = found[0] if found is not None else None
+    created = False
+    if row is None:
+        patient = Patient(
+            language=language,
+            timezone=timezone,
+            status=PatientStatus.SIGNING_UP,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(patient)
+        await session.flush()
+        row = ChannelAddress(patient_id=patient.id, channel=channel, address=address, state_changed_at=now)
+        session.add(row)
+        await session.flush()  # a concurrent first contact fails here (unique address): the engine retries
+        created = True
+    else:
+        patient = await session.get_one(Patient, row.patient_id)
+    state = await session.scalar(select(DialogState).where(DialogState.channel_address_id == row.id))
+    if state is None:
+        state = DialogState(channel_address_id=row.id, flow=None, step=None, data={}, updated_at=now)
+        session.add(state)
+        await session.flush()
+        created = True
+    return Conversation(row, patient, state, created)
+
+
+async def active_course(session: AsyncSession, patient_id: int) -> TreatmentCourse | None:
+    """Returns the patient's active course, the newest if there were several."""
+    return await session.scalar(
+        select(TreatmentCourse)
+        .where(TreatmentCourse.patient_id == patient_id, TreatmentCourse.active.is_(True))
+        .order_by(TreatmentCourse.started_at.desc(), TreatmentCourse.id.desc())
+        .limit(1)
+    )
+
+
+async def course_doses(session: AsyncSession, course_id: int) -> list[Dose]:
+    """Returns the course's doses by number."""
+    return list(await session.scalars(select(Dose).where(Dose.course_id == course_id).order_by(Dose.number)))
+
+
+async def replan(session: AsyncSession, patient_id: int, plan: ReminderPlan, now: datetime) -> None:
+    """Rewrites the patient's pending outbox rows (cancels them unless the patient is active)."""
+    await replan_patient(session, patient_id, plan, now)
+
+
+async def pending_messages(
+    session: AsyncSession, patient_id: int, now: datetime, limit: int
+) -> list[ScheduledMessage]:
+    """Returns the patient's next pending outbox rows, soonest first."""
+    return list(
+        await session.scalars(
+            select(ScheduledMessage)
+            .where(
+                ScheduledMessage.patient_id == patient_id,
+                ScheduledMessage.status == MessageStatus.PENDING,
+                ScheduledMessage.due_at >= now,
+            )
+            .order_by(ScheduledMessage.due_at, ScheduledMessage.id)
+            .limit(limit)
+        )
+    )
+
+
+async def sms_number_owner(session: AsyncSession, number: str) -> int | None:
+    """Returns the patient id whose SMS address is `number`, if any."""
+    return await session.scalar(
+        select(ChannelAddress.patient_id).where(
+            ChannelAddress.channel == Channel.SMS, ChannelAddress.address == number
+        )
+    )
+
+
+async def add_sms_address(session: AsyncSession, patient_id: int, number: str, now: datetime) -> None:
+    """Adds an SMS address to the patient, unless they already have it."""
+    if await sms_number_owner(session, number) is None:
+        session.add(
+            ChannelAddress(patient_id=patient_id, channel=Channel.SMS, address=number, state_changed_at=now)
+        )
+
+
+async def find_invite(session: AsyncSession, code: str) -> Invite | None:
+    """Returns the invite with this code (exactly, or in capitals), if any."""
+    for candidate in dict.fromkeys((code, code.upper())):
+        invite = await session.scalar(select(Invite).where(Invite.code == candidate))
+        if invite is not None:
+            return invite
+    return None
+
+
+async def other_addresses(session: AsyncSession, patient_id: int, address_id: int) -> int:
+    """Returns how many addresses the patient has besides `address_id`."""
+    rows = await session.scalars(
+        select(ChannelAddress.id).where(
+            ChannelAddress.patient_id == patient_id, ChannelAddress.id != address_id
+        )
+    )
+    return len(list(rows))
+
+
+async def delete_patient(session: AsyncSession, patient: Patient) -> None:
+    """Deletes the patient and, by cascade, their addresses, states, courses, doses, outbox rows and invites.
+
+    Message-log rows are deleted too: they would keep message text after the patient's id is cleared.
+    """
+    await session.execute(delete(MessageLog).where(MessageLog.patient_id == patient.id))
+    await session.delete(patient)
+    await session.flush()
+
+
+async def erase_patient(session: AsyncSession, patient: Patient, channel: Channel, now: datetime) -> None:
+    """Erases every record of the patient and keeps one audit row that names nobody."""
+    await delete_patient(session, patient)
+    session.add(
+        AuditLog(
+            at=now,
+            actor_type=ActorType.PATIENT,
+            patient_id=None,
+            action="patient_erased",
+            detail={"by": "patient", "channel": channel.value},
+        )
+    )
+    await session.flush()
+
+
+def planned_doses(doses: list[Dose]) -> list[Dose]:
+    """Returns the doses still planned, by number."""
+    return [dose for dose in doses if dose.status is DoseStatus.PLANNED]
+
+
+def given_doses(doses: list[Dose]) -> list[Dose]:
+    """Returns the doses given, by number."""
+    return [dose for dose in doses if dose.status is DoseStatus.GIVEN and dose.given_at is not None]

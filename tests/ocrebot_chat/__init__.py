@@ -1,0 +1,1 @@
+"""Tests of `ocrebot chat`, the terminal chat."""
