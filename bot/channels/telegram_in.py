@@ -167,7 +167,7 @@ class TelegramChannel:
         if query is None or query.message is None:
             return
         await query.answer()
-        key = (query.data or "").rsplit(":", 1)[-1]
+        key = query.data or ""  # whole: "cmd:next", or "812:fine" tagged by the outbox (bot.channels.base)
         chat_id = query.message.chat.id
         event = InboundEvent(
             channel=Channel.TELEGRAM,

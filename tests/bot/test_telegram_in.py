@@ -101,8 +101,10 @@ async def test_a_tapped_button_is_an_option_and_is_acknowledged(
     dialog, _ = dialog_and_channel
     fake.push_callback(502, "41:mild")
     event = await _next_event(dialog)
-    assert (event.option, event.text, event.address) == ("mild", None, "502")
+    assert (event.option, event.text, event.address) == ("41:mild", None, "502")  # the engine untags it
     await _wait_for(lambda: any(call.method == "answerCallbackQuery" for call in fake.calls))
+    fake.push_callback(502, "cmd:language:es")
+    assert (await _next_event(dialog)).option == "cmd:language:es"
 
 
 async def test_stickers_and_shared_contacts_reach_the_dialog_as_what_they_are(
