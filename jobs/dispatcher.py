@@ -265,7 +265,7 @@ class Dispatcher:
         """Stores the provider's answer; None means the address blocked us and the next channel should try."""
         at = self._clock.now()
         if result.ok:
-            if not await outbox.mark_sent(session, message.id, result.provider_id, at):
+            if not await outbox.mark_sent(session, message.id, result.provider_id, at, step.channel):
                 log.warning("message %s sent, but its row had moved on", message.id)
             await patients.log_outbound(
                 session,

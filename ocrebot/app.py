@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from care.clock import Clock
-from ocrebot import health
+from ocrebot import health, webhooks
 from ocrebot.services import start_services
 from ocrebot.settings import Settings
 
@@ -33,4 +33,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.include_router(health.router)
+    app.include_router(webhooks.router)
     return app

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     reminder_plan_file: a reminder plan replacing the default one.
     ops_telegram_chat_id: where alerts for staff go.
     default_timezone, default_language: for patients who have not chosen yet.
+    default_emergency_number: quoted to patients whose country's number the triage policy does not list.
     """
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -74,6 +75,7 @@ class Settings(BaseSettings):
     ops_telegram_chat_id: str | None = None
     default_timezone: str = "UTC"
     default_language: Literal["en", "es"] = "en"
+    default_emergency_number: str | None = None
 
     @field_validator(
         "telegram_bot_token",
@@ -85,6 +87,7 @@ class Settings(BaseSettings):
         "twilio_messaging_service_sid",
         "ops_telegram_chat_id",
         "reminder_plan_file",
+        "default_emergency_number",
         mode="before",
     )
     @classmethod
@@ -169,6 +172,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("must be an IANA time zone such as Europe/London") from None
+        return value
+
+    @field_validator("default_emergency_number")
+    @classmethod
+    def _emergency_number(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\d{2,4}", value):
+            raise ValueError("must be a short emergency number such as 112 or 911")
         return value
 
     @model_validator(mode="after")

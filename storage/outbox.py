@@ -234,13 +234,22 @@ async def _finish(session: AsyncSession, message_id: int, **values: object) -> b
     return int(result.rowcount) == 1
 
 
-async def mark_sent(session: AsyncSession, message_id: int, provider_id: str | None, now: datetime) -> bool:
-    """Records that the provider accepted the message; False when the row is not claimed or uncertain."""
+async def mark_sent(
+    session: AsyncSession,
+    message_id: int,
+    provider_id: str | None,
+    now: datetime,
+    channel: Channel | None = None,
+) -> bool:
+    """Records that the provider accepted the message (over `channel`, when given); False when the row is
+    not claimed or uncertain."""
+    extra = {} if channel is None else {"channel": channel}
     return await _finish(
         session,
         message_id,
         status=MessageStatus.SENT,
         provider_id=provider_id,
+        **extra,
         sent_at=now,
         lease_until=None,
         updated_at=now,

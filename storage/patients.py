@@ -41,6 +41,22 @@ async def set_address_state(
     return int(result.rowcount) == 1
 
 
+async def set_state_of(
+    session: AsyncSession, channel: Channel, address: str, state: AddressState, now: datetime
+) -> bool:
+    """Moves the address `address` of `channel` to `state`; False when unknown or already there."""
+    result = await session.execute(
+        update(ChannelAddress)
+        .where(
+            ChannelAddress.channel == channel,
+            ChannelAddress.address == address,
+            ChannelAddress.state != state,
+        )
+        .values(state=state, state_changed_at=now)
+    )
+    return int(result.rowcount) == 1
+
+
 async def log_outbound(
     session: AsyncSession,
     *,
