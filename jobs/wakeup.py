@@ -10,6 +10,7 @@ Imports `jobs.dispatcher` only for its report type.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -59,27 +60,50 @@ class Wakeup:
         self._min_gap_s = min_gap_s
         self._running = False
         self._again = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._stopping = False
+
+    async def stop(self, timeout_s: float = 4.0) -> bool:
+        """Lets the run in progress finish (its sends recorded) and starts no new one; False on timeout.
+
+        Call before the scheduler's shutdown (which cancels a running coroutine job: APScheduler's
+        `AsyncIOExecutor.shutdown`) and before the database closes; a run cut short would leave rows
+        claimed, to come back as uncertain.
+        """
+        self._stopping = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        except TimeoutError:
+            log.warning("dispatcher run still in progress at shutdown")
+            return False
+        return True
 
     async def run(self) -> None:
         """One wake-up: dispatch, again while batches come back full or a poke arrived, then re-arm."""
         self._again = True
-        if self._running:
+        if self._running or self._stopping:
             return  # the run in progress goes round once more
         self._running = True
+        self._idle.clear()
         try:
-            while self._again:
+            while self._again and not self._stopping:
                 self._again = False
                 report = await self._dispatcher.run_once(self._clock.now())
                 if report.claimed >= self._dispatcher.batch_size:
                     self._again = True
-            await self._rearm()
+            if not self._stopping:
+                await self._rearm()
         except Exception as exc:  # the tick tries again; ids only in logs, so no traceback with SQL values
             log.error("dispatcher run failed: %s", type(exc).__name__)
         finally:
             self._running = False
+            self._idle.set()
 
     def poke(self) -> None:
         """Wakes the dispatcher now (or once more right after the run in progress)."""
+        if self._stopping:
+            return
         if self._running:
             self._again = True
             return

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from care.clock import Clock
-from ocrebot import health, webhooks
+from ocrebot import health, metrics, webhooks
 from ocrebot.services import start_services
 from ocrebot.settings import Settings
 
@@ -34,4 +34,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     app.include_router(webhooks.router)
+    metrics.install(app)
     return app

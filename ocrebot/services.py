@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
@@ -72,6 +73,7 @@ async def start_services(settings: Settings, *, clock: Clock | None = None) -> S
     clock = clock or SystemClock()
     plan = load_plan(settings.reminder_plan_file)
     stack = AsyncExitStack()
+    services: Services | None = None
     try:
         engine = create_engine(settings.database_url)
         stack.push_async_callback(engine.dispose)
@@ -91,6 +93,8 @@ async def start_services(settings: Settings, *, clock: Clock | None = None) -> S
         scheduler = create_scheduler()
         scheduler.start()
         stack.callback(_shutdown_scheduler, scheduler)
+        # Runs before the scheduler stops: its shutdown would cancel a run in progress mid-send.
+        stack.push_async_callback(_finish_dispatching, lambda: services and services.wakeup)
         services = Services(
             settings=settings,
             clock=clock,
@@ -157,6 +161,12 @@ async def _telegram_call(what: str, call: object) -> None:
         raise StartupError("TELEGRAM_BOT_TOKEN: Telegram does not accept this token") from None
     except TelegramError as exc:
         raise StartupError(f"telegram: {what} could not start: {type(exc).__name__}") from None
+
+
+async def _finish_dispatching(current: Callable[[], wakeup.Wakeup | None]) -> None:
+    running = current()
+    if running is not None:
+        await running.stop()
 
 
 def _shutdown_scheduler(scheduler: AsyncIOScheduler) -> None:
