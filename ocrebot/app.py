@@ -9,16 +9,17 @@ from fastapi import FastAPI
 
 from care.clock import Clock
 from ocrebot import health, metrics, webhooks
+from ocrebot.roles import Role
 from ocrebot.services import start_services
 from ocrebot.settings import Settings
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+def create_app(settings: Settings, *, clock: Clock | None = None, role: Role = "all") -> FastAPI:
     """Build the HTTP app; its lifespan opens the services on start and closes them on shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await start_services(settings, clock=clock)
+        services = await start_services(settings, clock=clock, role=role)
         app.state.services = services
         try:
             yield

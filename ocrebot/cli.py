@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from ocrebot import chat_cli, plan_preview
+from ocrebot.roles import ROLES
 from ocrebot.settings import Settings, SettingsError, load_settings
 
 EXIT_USAGE = 2
@@ -57,7 +58,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("ocrebot: the database is not migrated: run `ocrebot migrate` first", file=sys.stderr)  # noqa: T201
         return EXIT_USAGE
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, role=args.role),
         host=settings.http_host,
         port=settings.http_port,
         lifespan="on",
@@ -76,7 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="ocrebot", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", help="serve HTTP and run the scheduler").set_defaults(func=cmd_run)
+    run = sub.add_parser("run", help="serve HTTP and run the scheduler")
+    run.add_argument(
+        "--role",
+        choices=ROLES,
+        default="all",
+        help="web: HTTP only; worker: send scheduled messages and poll Telegram; all: both (default)",
+    )
+    run.set_defaults(func=cmd_run)
     sub.add_parser("migrate", help="bring the database to the newest schema").set_defaults(func=cmd_migrate)
     plan_preview.add_parser(sub)
     chat_cli.add_parser(sub)

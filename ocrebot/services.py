@@ -28,8 +28,10 @@ from care.plan import ReminderPlan, load_plan
 from care.triage import load_policy
 from jobs import wakeup
 from jobs.dispatcher import Dispatcher
+from jobs.leader import TELEGRAM_POLLER_LOCK, Leadership
 from jobs.render import OutboxRenderer
 from jobs.scheduler import create_scheduler
+from ocrebot.roles import ROLES, Role
 from ocrebot.settings import Settings
 from storage import patients
 from storage.db import create_engine, redact_url, session_factory
@@ -44,7 +46,7 @@ class StartupError(RuntimeError):
 
 @dataclass
 class Services:
-    """What the running service holds. `telegram` is None when the channel is off."""
+    """What the running service holds."""
 
     settings: Settings
     clock: Clock
@@ -53,10 +55,12 @@ class Services:
     plan: ReminderPlan
     scheduler: AsyncIOScheduler
     dialog: DialogEngine
-    dispatcher: Dispatcher
+    dispatcher: Dispatcher | None  # None in the web role
     senders: dict[Channel, Sender]
+    role: Role = "all"
     wakeup: wakeup.Wakeup | None = None
-    telegram: TelegramChannel | None = None
+    telegram: TelegramChannel | None = None  # None when off, or while another process polls
+    telegram_poller: Leadership | None = None
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     closed: bool = field(default=False)
 
@@ -68,12 +72,22 @@ class Services:
         await self._stack.aclose()
 
 
-async def start_services(settings: Settings, *, clock: Clock | None = None) -> Services:
-    """Builds and starts everything; on any failure closes what already started and raises."""
+async def start_services(
+    settings: Settings, *, clock: Clock | None = None, role: Role = "all", leader_tick_s: float = 10.0
+) -> Services:
+    """Builds and starts everything `role` runs; on any failure closes what already started and raises.
+
+    role: "web" answers HTTP (webhooks, console) and sends nothing scheduled; "worker" dispatches the outbox
+    and may poll Telegram; "all" is both (one process, the default). Polling is one process's job at a time
+    (`jobs.leader`, checked every `leader_tick_s`); in webhook mode every web process takes updates.
+    """
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     clock = clock or SystemClock()
     plan = load_plan(settings.reminder_plan_file)
     stack = AsyncExitStack()
     services: Services | None = None
+    works = role in ("worker", "all")
     try:
         engine = create_engine(settings.database_url)
         stack.push_async_callback(engine.dispose)
@@ -86,10 +100,10 @@ async def start_services(settings: Settings, *, clock: Clock | None = None) -> S
             default_language=settings.default_language,
         )
         senders: dict[Channel, Sender] = {Channel.WEB: WebSender()}
-        if settings.telegram_enabled:
+        if settings.telegram_enabled and works:
             senders[Channel.TELEGRAM] = await _telegram_sender(settings, stack)
         renderer = OutboxRenderer(clock, load_policy(), settings.default_emergency_number)
-        dispatcher = Dispatcher(sessions, senders, plan, renderer, clock, _worker_id())
+        dispatcher = Dispatcher(sessions, senders, plan, renderer, clock, _worker_id()) if works else None
         scheduler = create_scheduler()
         scheduler.start()
         stack.callback(_shutdown_scheduler, scheduler)
@@ -105,18 +119,51 @@ async def start_services(settings: Settings, *, clock: Clock | None = None) -> S
             dialog=dialog,
             dispatcher=dispatcher,
             senders=senders,
+            role=role,
             _stack=stack,
         )
-        services.wakeup = wakeup.install(scheduler, dispatcher, clock)
-        if settings.telegram_enabled:
+        if dispatcher is not None:
+            services.wakeup = wakeup.install(scheduler, dispatcher, clock)
+        if settings.telegram_enabled and settings.telegram_webhook_url and role in ("web", "all"):
             services.telegram = await _telegram_channel(settings, dialog, services, stack)
+        elif settings.telegram_enabled and not settings.telegram_webhook_url and works:
+            await _elect_telegram_poller(settings, dialog, services, stack, leader_tick_s)
     except BaseException:
         await stack.aclose()
         raise
-    log.info("database %s", redact_url(settings.database_url))
+    log.info("role %s, database %s", role, redact_url(settings.database_url))
     for line in settings.channel_report():
         log.info("%s", line)
     return services
+
+
+async def _elect_telegram_poller(
+    settings: Settings, dialog: DialogEngine, services: Services, stack: AsyncExitStack, tick_s: float
+) -> None:
+    """Polls Telegram from this process while it holds the poller lock; one process at a time."""
+    inner = AsyncExitStack()
+
+    async def gain() -> None:
+        services.telegram = await _telegram_channel(settings, dialog, services, inner)
+
+    async def lose() -> None:
+        services.telegram = None
+        await inner.aclose()
+
+    leadership = Leadership(services.engine, TELEGRAM_POLLER_LOCK, gain, lose)
+    services.telegram_poller = leadership
+    stack.push_async_callback(leadership.release)
+    await leadership.tick()
+    services.scheduler.add_job(
+        leadership.tick,
+        "interval",
+        seconds=tick_s,
+        id="telegram-poller-election",
+        misfire_grace_time=None,
+        coalesce=True,
+        max_instances=1,
+        replace_existing=True,
+    )
 
 
 async def _telegram_sender(settings: Settings, stack: AsyncExitStack) -> TelegramSender:

@@ -31,6 +31,17 @@ def test_the_app_is_built_here_migrates_on_start_and_waits_for_a_healthy_databas
     assert app["environment"]["DATABASE_URL"].startswith("postgresql+asyncpg://")
 
 
+def test_workers_scale_out_beside_one_web_process_once_it_has_migrated() -> None:
+    services = _compose()["services"]
+    assert services["app"]["command"][-1].endswith("ocrebot run --role web")
+    worker = services["worker"]
+    assert worker["command"] == ["ocrebot", "run", "--role", "worker"]
+    assert worker["depends_on"]["app"]["condition"] == "service_healthy"
+    assert "/readyz" in " ".join(services["app"]["healthcheck"]["test"])
+    assert "ports" not in worker  # any number of them: no host port to fight over
+    assert worker["environment"]["DATABASE_URL"] == services["app"]["environment"]["DATABASE_URL"]
+
+
 def test_no_secret_is_written_inline() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
     for match in re.finditer(r"(PASSWORD|TOKEN|SECRET|SID)[\w]*:\s*(\S+)", text):
