@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     ops_telegram_chat_id: where alerts for staff go.
     default_timezone, default_language: for patients who have not chosen yet.
     default_emergency_number: quoted to patients whose country's number the triage policy does not list.
+    message_retention_days: message texts older than this are blanked by a daily job (the rows stay).
     """
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -76,6 +77,7 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     default_language: Literal["en", "es"] = "en"
     default_emergency_number: str | None = None
+    message_retention_days: int = Field(default=180, ge=1, le=3650)
 
     @field_validator(
         "telegram_bot_token",
