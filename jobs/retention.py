@@ -6,12 +6,14 @@ The rows stay (when, which channel, delivery status), so timelines and counts su
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from structlog.contextvars import bound_contextvars
 
 from care.clock import Clock
 from storage.models import MessageLog
@@ -42,10 +44,11 @@ def install(
     """Runs the retention daily at 03:15 UTC, and once soon after start (a missed night is caught up)."""
 
     async def run() -> None:
-        try:
-            await blank_old_texts(sessions, clock.now(), days)
-        except Exception as exc:  # tomorrow's run tries again
-            log.error("retention failed: %s", type(exc).__name__)
+        with bound_contextvars(job=JOB_ID, run_id=uuid.uuid4().hex[:12]):
+            try:
+                await blank_old_texts(sessions, clock.now(), days)
+            except Exception as exc:  # tomorrow's run tries again
+                log.error("retention failed: %s", type(exc).__name__)
 
     options: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
     scheduler.add_job(run, "cron", hour=3, minute=15, id=JOB_ID, replace_existing=True, **options)

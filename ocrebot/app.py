@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from care.clock import Clock
-from ocrebot import health, metrics, webhooks
+from ocrebot import health, logs, metrics, webhooks
 from ocrebot.roles import Role
 from ocrebot.services import start_services
 from ocrebot.settings import Settings
@@ -36,4 +36,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None, role: Role = "
     app.include_router(health.router)
     app.include_router(webhooks.router)
     metrics.install(app)
+    logs.install_request_ids(app)
     return app

@@ -30,7 +30,9 @@ def _settings_or_exit() -> Settings:
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from ocrebot import logs
+
+    logs.configure()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""Roles: a web process sends nothing scheduled; one worker at a time polls Telegram, and another takes over."""
+"""Roles: a web process sends nothing scheduled; one worker at a time polls Telegram; another takes over."""
 
 from __future__ import annotations
 

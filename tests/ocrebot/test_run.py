@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -47,6 +48,9 @@ def test_migrate_then_run_answers_healthz_and_stops_on_sigterm_within_5_s(
     assert elapsed < SHUTDOWN_LIMIT_S
     assert stderr.count("telegram channel off") == 1
     assert stderr.count("sms channel off") == 1
+    records = [json.loads(line) for line in stderr.splitlines()]  # every line is one JSON object
+    assert {"event", "level", "timestamp", "logger"} <= set(records[0])
+    assert any(r["logger"] == "ocrebot.services" and r["event"].startswith("role all") for r in records)
 
 
 def test_run_refuses_an_unmigrated_database_with_one_line(subprocess_env: dict[str, str]) -> None:
