@@ -39,7 +39,11 @@ def test_nothing_set_runs_on_sqlite_with_both_channels_off(clean_env: Path) -> N
         ("OPS_TELEGRAM_CHAT_ID", "the ops room", "OPS_TELEGRAM_CHAT_ID: must be a numeric chat id"),
         ("DEFAULT_TIMEZONE", "Mars/Olympus", "DEFAULT_TIMEZONE: must be an IANA time zone"),
         ("DEFAULT_LANGUAGE", "fr", "DEFAULT_LANGUAGE: "),
-        ("DEFAULT_EMERGENCY_NUMBER", "call 911", "DEFAULT_EMERGENCY_NUMBER: must be a short emergency number"),
+        (
+            "DEFAULT_EMERGENCY_NUMBER",
+            "call 911",
+            "DEFAULT_EMERGENCY_NUMBER: must be a short emergency number",
+        ),
         ("MESSAGE_RETENTION_DAYS", "0", "MESSAGE_RETENTION_DAYS: "),
     ],
     ids=lambda value: value if isinstance(value, str) and value.isupper() else "",
