@@ -1,0 +1,154 @@
+"""The console in a real browser: Playwright drives Debian's chromium against uvicorn on loopback.
+
+Skips, saying why, only when /usr/bin/chromium is absent (`make test` installs it). With
+UPDATE_SCREENSHOTS=1 (`make screenshots`) it also writes docs/console-*.png for the README.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from argon2 import PasswordHasher
+
+from admin import security
+from care.clock import FakeClock
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade
+from storage.models import OperatorRole
+from tests.admin.console import NOW, PASSWORD, Seeded, add_operator, add_sandbox, build_app, seed
+from tests.ocrebot.conftest import free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+SHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent: run `make chromium`")
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+@dataclass
+class Site:
+    url: str
+    seeded: Seeded
+    sandbox_id: int
+
+
+async def _prepare(url: str) -> tuple[Seeded, int]:
+    engine = create_engine(url)
+    try:
+        sessions = session_factory(engine)
+        seeded = await seed(sessions)
+        sandbox = await add_sandbox(sessions)
+        await add_operator(sessions, "nurse@clinic.example", OperatorRole.OPERATOR)
+        return seeded, sandbox.id
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """uvicorn serving the app (fake clock, seeded SQLite file) on a free loopback port, in a thread."""
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('browser') / 'ocrebot.db'}"
+    upgrade(url)
+    with pytest.MonkeyPatch.context() as patch:  # a test-sized argon2 cost: the server verifies with it too
+        patch.setattr(security, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        seeded, sandbox_id = asyncio.run(_prepare(url))
+    port = free_port()
+    app = build_app(url, FakeClock(NOW), public_base_url=f"http://127.0.0.1:{port}")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield Site(f"http://127.0.0.1:{port}", seeded, sandbox_id)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(site: Site) -> Iterator[object]:
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: object, site: Site) -> Iterator[object]:
+    """A fresh browser context (no cookies), signed in as an operator."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{site.url}/admin/")
+    assert "/admin/login" in page.url
+    page.get_by_label("Email").fill("nurse@clinic.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{site.url}/admin/")
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _shot(page: object, name: str) -> None:
+    if SHOTS:
+        DOCS.mkdir(exist_ok=True)
+        page.screenshot(path=str(DOCS / f"console-{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def test_an_operator_signs_in_and_sees_the_dashboard(page: object, site: Site) -> None:
+    expect = playwright_api.expect
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()  # type: ignore[attr-defined]
+    expect(page.get_by_text("Ana Lopez").first).to_be_visible()  # type: ignore[attr-defined]
+    expect(page.get_by_text("nurse@clinic.example")).to_be_visible()  # type: ignore[attr-defined]
+    _shot(page, "dashboard")
+
+
+def test_an_operator_acknowledges_a_flag_then_pauses_the_patient(page: object, site: Site) -> None:
+    expect = playwright_api.expect
+    page.goto(f"{site.url}/admin/patients/{site.seeded.active}")  # type: ignore[attr-defined]
+    _shot(page, "patient")
+    page.get_by_label(f"note for check-in {site.seeded.check_in}").fill("Phoned her; seen today")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Acknowledge").click()  # type: ignore[attr-defined]
+    expect(page.get_by_text("Alert acknowledged.")).to_be_visible()  # type: ignore[attr-defined]
+    expect(page.get_by_text("Phoned her; seen today")).to_be_visible()  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Pause reminders").click()  # type: ignore[attr-defined]
+    expect(page.get_by_text("Reminders paused.")).to_be_visible()  # type: ignore[attr-defined]
+    expect(page.locator("#patient-status")).to_have_text("paused")  # type: ignore[attr-defined]
+    expect(page.get_by_role("button", name="Resume reminders")).to_be_visible()  # type: ignore[attr-defined]
+
+
+def test_the_simulator_jumps_a_day_and_the_reminder_arrives(page: object, site: Site) -> None:
+    expect = playwright_api.expect
+    page.goto(f"{site.url}/admin/simulator/{site.sandbox_id}")  # type: ignore[attr-defined]
+    before = page.locator("#sandbox-now").inner_text()  # type: ignore[attr-defined]
+    page.get_by_role("button", name="+1 day").click()  # type: ignore[attr-defined]
+    expect(page.locator("#sandbox-now")).not_to_have_text(before)  # type: ignore[attr-defined]
+    expect(page.get_by_text("24 h ahead of real time")).to_be_visible()  # type: ignore[attr-defined]
+    bubbles = page.locator(".bubble.bot")  # type: ignore[attr-defined]
+    expect(bubbles).to_have_count(1)  # the 7-day reminder, overdue but still worth sending
+    page.get_by_role("button", name="+7 days").click()  # type: ignore[attr-defined]
+    expect(page.get_by_text("192 h ahead of real time")).to_be_visible()  # type: ignore[attr-defined]
+    # the day-before reminder arrived at its own time, 18:00 in Madrid the day before the infusion
+    expect(bubbles.nth(1).locator(".at")).to_have_text("Wed 09 Dec 2026 18:00 CET")  # type: ignore[attr-defined]
+    page.get_by_label("message").fill("hello")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Send").click()  # type: ignore[attr-defined]
+    expect(page.locator(".bubble.me")).to_have_text(re.compile("hello"))  # type: ignore[attr-defined]
+    _shot(page, "simulator")
