@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
-from bench import outbox_scale
+from bench import burst, outbox_scale, telegram_reply
 
-BENCHMARKS = {"outbox": outbox_scale.main}
+BENCHMARKS = {"outbox": outbox_scale.main, "burst": burst.main, "telegram": telegram_reply.main}
 
 
 def main(argv: list[str]) -> int:

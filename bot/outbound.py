@@ -27,6 +27,7 @@ from care.formulation import Formulation
 
 __all__ = [
     "CHANNELS",
+    "JOB_TOUCHPOINTS",
     "LANGUAGES",
     "Option",
     "OutboundContext",
@@ -43,6 +44,8 @@ TEXTS_VERSION = 1
 DEFAULT_TEXTS = "outbound_texts.toml"
 CHANNELS = ("telegram", "sms", "web")
 LANGUAGES = ("en", "es")  # the first is the fallback for a language we have no texts in
+# Messages a job writes outside the reminder plan (its row's kind names the text): `jobs.followups`.
+JOB_TOUCHPOINTS = ("check_in_nudge",)
 TEXT_KEYS = (*LANGUAGES, *(f"sms_{lang}" for lang in LANGUAGES))
 # Phrases and the variants each must have; an SMS uses "<name>_sms" when the file has it.
 PHRASE_VARIANTS = {

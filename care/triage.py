@@ -20,6 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from care.edit_distance import deletes, osa
+
 __all__ = [
     "LANGUAGES",
     "PolicyError",
@@ -213,25 +215,6 @@ def _squash(word: str) -> str:
     return re.sub(r"(.)\1+", r"\1", word)
 
 
-def _deletes(word: str) -> set[str]:
-    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
-
-
-def _osa(a: str, b: str) -> int:
-    """Returns the optimal string alignment distance (a swap of neighbours counts as one edit)."""
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        row = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                row[j] = min(row[j], prev2[j - 2] + 1)
-        prev2, prev = prev, row
-    return prev[-1]
-
-
 class _Lexicon:
     """Every word of the policy, with an index of one-deletion variants for typo matching."""
 
@@ -246,7 +229,7 @@ class _Lexicon:
             base = token.rstrip("*")
             self.squashed.setdefault(_squash(base), set()).add(token)
             if len(base) >= (6 if token.endswith("*") else 5):
-                for key in _deletes(base):
+                for key in deletes(base):
                     self.typo_index.setdefault(key, set()).add(token)
         self.stem_lengths = sorted({len(stem) for stem in self.stems if len(stem) >= 6})
         self._cache: dict[str, frozenset[str]] = {}
@@ -268,10 +251,10 @@ class _Lexicon:
         cuts = {cut for size in self.stem_lengths for cut in (size - 1, size, size + 1) if len(word) >= cut}
         candidates = {word} | {word[:cut] for cut in cuts}
         for typed in candidates - self.known:
-            for key in _deletes(typed):
+            for key in deletes(typed):
                 for token in self.typo_index.get(key, ()):
                     stem = token.endswith("*")
-                    if (stem or typed == word) and _osa(typed, token.rstrip("*")) <= 1:
+                    if (stem or typed == word) and osa(typed, token.rstrip("*")) <= 1:
                         out.add(token)
         return out
 

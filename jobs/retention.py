@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -21,6 +21,7 @@ from storage.models import MessageLog
 log = logging.getLogger(__name__)
 
 JOB_ID = "message-retention"
+AFTER_START = timedelta(minutes=5)
 
 
 async def blank_old_texts(sessions: async_sessionmaker[AsyncSession], now: datetime, days: int) -> int:
@@ -41,7 +42,7 @@ async def blank_old_texts(sessions: async_sessionmaker[AsyncSession], now: datet
 def install(
     scheduler: BaseScheduler, sessions: async_sessionmaker[AsyncSession], clock: Clock, days: int
 ) -> None:
-    """Runs the retention daily at 03:15 UTC, and once soon after start (a missed night is caught up)."""
+    """Runs the retention daily at 03:15 UTC, and once 5 minutes after start (a missed night caught up)."""
 
     async def run() -> None:
         with bound_contextvars(job=JOB_ID, run_id=uuid.uuid4().hex[:12]):
@@ -52,4 +53,7 @@ def install(
 
     options: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
     scheduler.add_job(run, "cron", hour=3, minute=15, id=JOB_ID, replace_existing=True, **options)
-    scheduler.add_job(run, "date", id=f"{JOB_ID}-at-start", replace_existing=True, **options)
+    soon = datetime.now(UTC) + AFTER_START  # not at once: start-up and shutdown stay quick and quiet
+    scheduler.add_job(
+        run, "date", run_date=soon, id=f"{JOB_ID}-after-start", replace_existing=True, **options
+    )

@@ -93,6 +93,14 @@ class CheckInLevel(StrEnum):
     EMERGENCY = "emergency"
 
 
+class CheckInReason(StrEnum):
+    """Why a check-in row exists: the patient answered, or their silence is what an operator must see."""
+
+    ANSWER = "answer"  # the patient's answer, triaged
+    NO_ANSWER = "no_answer"  # a check-in still unanswered after its nudge
+    DOSE_UNCONFIRMED = "dose_unconfirmed"  # "did you have your dose?" unanswered for days
+
+
 class OperatorRole(StrEnum):
     ADMIN = "admin"
     OPERATOR = "operator"
@@ -218,6 +226,7 @@ class ScheduledMessage(Base):
     lease_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     dedupe_key: Mapped[str] = mapped_column(sa.String(200))
+    answered_at: Mapped[datetime | None]  # the patient answered its question (check-ins, dose confirmations)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -242,7 +251,11 @@ class MessageLog(Base):
 
 
 class CheckIn(Base):
-    """A patient's answer to a check-in, triaged; flagged ones wait for an operator's acknowledgement."""
+    """A patient's answer to a check-in, triaged, or their silence; flagged ones wait for an operator.
+
+    Every flagged row is an alert (`storage.alerts`): `alerted_at` is set once the alert reached the
+    operators' channel, so a failed one is sent again later.
+    """
 
     __tablename__ = "check_in"
 
@@ -255,6 +268,12 @@ class CheckIn(Base):
     answer: Mapped[str | None] = mapped_column(sa.Text())
     level: Mapped[CheckInLevel] = mapped_column(str_enum(CheckInLevel, "level"))
     flagged: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[CheckInReason] = mapped_column(
+        str_enum(CheckInReason, "reason"),
+        default=CheckInReason.ANSWER,
+        server_default=CheckInReason.ANSWER.value,
+    )
+    alerted_at: Mapped[datetime | None]
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by_id: Mapped[int | None] = _operator_fk()
     ack_note: Mapped[str | None] = mapped_column(sa.Text())
@@ -319,3 +338,27 @@ class Invite(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """A Bearer token a script uses to call the JSON API as an operator; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(sa.ForeignKey("operator.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    label: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class LoginFailure(Base):
+    """One failed console sign-in, keyed by a hash of (email, client address); counted to throttle."""
+
+    __tablename__ = "login_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
+    at: Mapped[datetime]

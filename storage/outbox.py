@@ -166,9 +166,16 @@ async def cancel_pending(session: AsyncSession, patient_id: int, now: datetime) 
 
 
 async def claim_due(
-    session: AsyncSession, now: datetime, limit: int, worker_id: str, lease_s: float
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    worker_id: str,
+    lease_s: float,
+    *,
+    patient_id: int | None = None,
 ) -> list[ClaimedMessage]:
-    """Claims up to `limit` pending rows due by `now` (oldest first) for `worker_id`, leased for `lease_s`.
+    """Claims up to `limit` pending rows due by `now` (oldest first) for `worker_id`, leased for `lease_s`;
+    only `patient_id`'s rows when given (the simulator runs one sandbox patient on their own clock).
 
     One statement, `WITH due AS MATERIALIZED (SELECT id ... LIMIT n FOR UPDATE SKIP LOCKED)
     UPDATE ... WHERE id IN (SELECT id FROM due) RETURNING ...`: on PostgreSQL concurrent workers skip each
@@ -178,12 +185,14 @@ async def claim_due(
     if limit < 1 or lease_s <= 0:
         raise ValueError(f"limit must be >= 1 and lease_s > 0, got {limit} and {lease_s}")
     lease_until = now + timedelta(seconds=lease_s)
+    only = () if patient_id is None else (SM.patient_id == patient_id,)
     due = (
         select(SM.id)
         .where(
             SM.status == MessageStatus.PENDING,
             SM.due_at <= now,
             or_(SM.next_attempt_at.is_(None), SM.next_attempt_at <= now),
+            *only,
         )
         .order_by(SM.due_at, SM.id)
         .limit(limit)

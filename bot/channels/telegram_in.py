@@ -7,9 +7,11 @@ types, never names, numbers or text. Must not import `storage` beyond its enums,
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,12 +23,13 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatMemberStatus, ChatType
+from telegram.constants import ChatMemberStatus, ChatType, FloodLimit
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseRateLimiter,
     CallbackQueryHandler,
     ChatMemberHandler,
     ContextTypes,
@@ -60,7 +63,9 @@ class TelegramChannel:
     commands: per language, (name, description) pairs for setMyCommands. on_blocked(chat_id, blocked):
     called when the patient blocks (True) or unblocks (False) the bot. webhook_url/secret: webhook mode
     (updates arrive through `feed`), polling when unset. concurrency: updates handled at once (the engine
-    serializes each chat on its own).
+    serializes each chat on its own). overall_per_s: messages a second the client sends at most (Telegram's
+    bulk limit by default; tests against a fake with higher limits raise it). rate_limiter: replaces that
+    limiter, e.g. `TelegramSender.replies_first()`, so replies share the outbox's budget and go first.
     """
 
     def __init__(
@@ -75,6 +80,8 @@ class TelegramChannel:
         webhook_secret: str | None = None,
         concurrency: int = 64,
         poll_timeout_s: int = 10,
+        overall_per_s: float = FloodLimit.MESSAGES_PER_SECOND,
+        rate_limiter: BaseRateLimiter[Any] | None = None,
     ) -> None:
         self.step = step
         self.commands = commands or {}
@@ -82,11 +89,12 @@ class TelegramChannel:
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.poll_timeout_s = poll_timeout_s
+        self._turns = _ChatTurns()
         self.application: Application = (  # type: ignore[type-arg]
             ApplicationBuilder()
             .token(token)
             .base_url(base_url)
-            .rate_limiter(AIORateLimiter(max_retries=2))
+            .rate_limiter(rate_limiter or AIORateLimiter(overall_max_rate=overall_per_s, max_retries=2))
             .concurrent_updates(concurrency)
             .build()
         )
@@ -147,7 +155,7 @@ class TelegramChannel:
         if message is None or message.chat.type != ChatType.PRIVATE:
             return
         text, payload = _text_and_payload(message)
-        contact = message.contact.phone_number if message.contact is not None else None
+        contact = _shared_phone(message)
         user = message.from_user
         event = InboundEvent(
             channel=Channel.TELEGRAM,
@@ -159,14 +167,14 @@ class TelegramChannel:
             start_payload=payload,
             received_at=message.date or datetime.now(UTC),
         )
-        await self._deliver(message.chat.id, await self.step(event))
+        async with self._turns.hold(message.chat.id):
+            await self._deliver(message.chat.id, await self.step(event))
 
     async def _on_option(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A tapped button becomes an event carrying the option's key."""
         query = update.callback_query
         if query is None or query.message is None:
             return
-        await query.answer()
         key = query.data or ""  # whole: "cmd:next", or "812:fine" tagged by the outbox (bot.channels.base)
         chat_id = query.message.chat.id
         event = InboundEvent(
@@ -179,7 +187,9 @@ class TelegramChannel:
             start_payload=None,
             received_at=datetime.now(UTC),
         )
-        await self._deliver(chat_id, await self.step(event))
+        async with self._turns.hold(chat_id):  # taken before any await: the chat's updates keep their order
+            await query.answer()
+            await self._deliver(chat_id, await self.step(event))
 
     async def _on_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The patient blocked (kicked) or unblocked the bot in their private chat."""
@@ -219,6 +229,46 @@ class TelegramChannel:
             log.warning("telegram error while handling an update: %s", kind)
         else:
             log.error("error while handling a telegram update: %s", kind, exc_info=error)
+
+
+class _ChatTurns:
+    """One FIFO lock per chat, held from a step to its last reply sent, dropped when nobody waits.
+
+    Updates are handled concurrently (`concurrency`); without it, a tap's `answerCallbackQuery` let a text
+    sent right after it reach the dialog first (the answer was lost), and a reply held back by a 429 could
+    arrive after the reply to the next message.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, chat_id: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users == 1:
+                del self._locks[chat_id]
+            else:
+                self._locks[chat_id] = (lock, users - 1)
+
+
+def _shared_phone(message: Message) -> str | None:
+    """The number of a shared contact. The user's own (their Telegram account's number, as the "share my
+    number" button sends it) is international but comes without "+": read in the patient's country it was
+    refused, or taken as a local number, whenever it belonged to another country."""
+    contact = message.contact
+    if contact is None:
+        return None
+    number = contact.phone_number.strip()
+    own = message.from_user is not None and contact.user_id == message.from_user.id
+    if own and number[:1].isdigit():
+        number = "+" + number
+    return number
 
 
 def _text_and_payload(message: Message) -> tuple[str | None, str | None]:

@@ -2,7 +2,8 @@
 
 Owns the limits on input (text only, not empty, not too long, some letters or digits), command syntax
 ("/next", "/start CODE", a "cmd:" option) and how typed text picks an option (its number, its label, or
-yes/no in either language). Imports nothing of ours but the event types and `dates.normalize`.
+yes/no in either language; by SMS a bare number always picks). Imports nothing of ours but the event
+types, `dates.normalize` and the channel names.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bot.dialog.dates import normalize
 from bot.dialog.events import InboundEvent
 from bot.dialog.turn import Answer, Step
 from bot.options import Option
+from storage.models import Channel
 
 MAX_TEXT_CHARS = 1000
 COMMAND_OPTION = "cmd:"
@@ -74,8 +76,8 @@ def read(event: InboundEvent, options: tuple[Option, ...], step: Step) -> Answer
     """Returns the answer in the event, with typed text matched to an option where it picks one."""
     text = clean(event.text) or None
     option = event.option
-    if option is None and text is not None:
-        option = match_option(text, options, numbered=step.numbered)
+    if option is None and text is not None:  # by SMS a bare number always picks: options are numbered there
+        option = match_option(text, options, numbered=step.numbered or event.channel is Channel.SMS)
     return Answer(text=text, option=option, contact=event.contact_phone)
 
 

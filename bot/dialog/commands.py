@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.dialog import account, dose_commands, invites, signup
+from bot.dialog import account, dose_commands, invites, learn, signup
 from bot.dialog.answers import Command
 from bot.dialog.events import Reply
 from bot.dialog.texts import LANGUAGES, say
@@ -75,12 +75,6 @@ async def _start(turn: Turn, _command: Command) -> None:
     await turn.ask()
 
 
-async def _learn(turn: Turn, _command: Command) -> None:
-    turn.say("learn")
-    if turn.flow:
-        await turn.ask()
-
-
 async def _language(turn: Turn, command: Command) -> None:
     code = command.args[0] if command.args else ""
     if code not in LANGUAGES:
@@ -108,7 +102,7 @@ _HANDLERS: dict[str, Callable[[Turn, Command], Awaitable[None]]] = {
     "start": _start,
     "help": show_help,
     "menu": _menu,
-    "learn": _learn,
+    "learn": learn.run,
     "language": _language,
     "next": _plain(dose_commands.show_next),
     "done": _plain(dose_commands.start_done),

@@ -1,12 +1,13 @@
 """The dialog engine: one inbound event in, one step of the conversation in one transaction, replies out.
 
 Owns the unit of work of a step: load (or create) the address, patient and dialog state; route the event;
-store the new state, any patient and course change and the rewritten reminder plan together, or nothing
-when the input could not be used. One address's events run one at a time in this process (an asyncio lock
-per address); another process writing the same state first makes the version check fail
-(StaleDataError), and the step is retried once on fresh state. State lives only in the database, so a
-restart resumes where the conversation was. Logs carry no patient data: no text, name or address.
-Must not import `jobs`, `admin` or `ocrebot`.
+store the new state, any patient and course change and the rewritten reminder plan together, or nothing when
+the input could not be used. Flagged check-ins go to the `Alerter` only after that commit, and a failing
+alerter loses neither the stored row nor the patient's replies (`bot.alerts.deliver`). One address's events
+run one at a time in this process (an asyncio lock per address); another process writing the same state
+first makes the version check fail (StaleDataError), and the step is retried once on fresh state. State
+lives only in the database, so a restart resumes where the conversation was. Logs carry no patient data: no
+text, name or address. Must not import `jobs`, `admin` or `ocrebot`.
 """
 
 from __future__ import annotations
@@ -15,22 +16,27 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from datetime import datetime
 
+from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.alerts import Alerter, LoggingAlerter, deliver
 from bot.dialog import flows, records
 from bot.dialog.events import InboundEvent, Reply
 from bot.dialog.turn import Turn
 from care.clock import Clock
 from care.plan import ReminderPlan
-from storage.models import Language
+from care.triage import TriagePolicy
+from storage.models import Channel, Direction, Language, MessageLog
 
 log = logging.getLogger(__name__)
 
+NON_TEXT = "[not text: a sticker, photo, voice or location]"
 ATTEMPTS = 2  # the step, and one retry on fresh state after a concurrent writer won
 
 
@@ -73,6 +79,9 @@ class DialogEngine:
         *,
         default_timezone: str,
         default_language: str,
+        alerter: Alerter | None = None,
+        triage_policy: TriagePolicy | None = None,
+        default_emergency_number: str | None = None,
     ) -> None:
         self._sessions = sessions
         self._plan = plan
@@ -80,20 +89,36 @@ class DialogEngine:
         self._default_timezone = default_timezone
         self._default_language = Language(default_language)
         self._locks = _AddressLocks()
+        # SQLite has one writer and every transaction takes the write lock at BEGIN (storage.db): waiting
+        # for it in SQLite's busy handler (sleep and retry, no queue) starved some steps past the busy
+        # timeout when 200 patients wrote at once ("database is locked": their input was lost). Steps of
+        # this process take the lock in turn, first come first served, instead.
+        self._writer: asyncio.Lock | None = asyncio.Lock() if _single_writer(sessions) else None
+        self._alerter = alerter or LoggingAlerter()
+        self._policy = triage_policy
+        self._emergency_number = default_emergency_number
 
     async def step(self, event: InboundEvent) -> list[Reply]:
         """Handles one event from one address and returns the replies to send back, in order."""
         async with self._locks.hold((event.channel.value, event.address)):
             for attempt in range(1, ATTEMPTS + 1):
                 try:
-                    return await self._step_once(event)
+                    async with self._write_turn():
+                        turn = await self._step_once(event)
                 except (StaleDataError, IntegrityError) as exc:
                     if attempt == ATTEMPTS:
                         raise
                     log.info("dialog step lost a race (%s); retrying on fresh state", type(exc).__name__)
+                    continue
+                if turn.alerts:  # committed: now a person hears of it
+                    await deliver(self._alerter, turn.alerts, self._sessions, self._clock)
+                return turn.replies
         raise AssertionError("unreachable")
 
-    async def _step_once(self, event: InboundEvent) -> list[Reply]:
+    def _write_turn(self) -> AbstractAsyncContextManager[object]:
+        return self._writer if self._writer is not None else nullcontext()
+
+    async def _step_once(self, event: InboundEvent) -> Turn:
         started = time.perf_counter()
         async with self._sessions() as session:
             now = self._clock.now()
@@ -114,6 +139,8 @@ class DialogEngine:
                 patient=conversation.patient,
                 state=conversation.state,
                 asker=flows.ask_current,
+                policy=self._policy,
+                emergency_number=self._emergency_number,
             )
             await flows.route(turn)
             turn.flush_notes()
@@ -131,6 +158,10 @@ class DialogEngine:
                 await session.commit()
             else:
                 await session.rollback()  # nothing to keep: an input we could not use
+                turn.alerts.clear()
+            patient_id = None if turn.erased else inspect(turn.patient).identity
+        if patient_id is not None and event.channel is not Channel.WEB:  # the simulator logs its own
+            await self._log(patient_id[0], event, turn.replies, now)
         log.debug(
             "dialog step channel=%s at=%s replies=%d in %.1f ms",
             event.channel.value,
@@ -138,11 +169,33 @@ class DialogEngine:
             len(turn.replies),
             (time.perf_counter() - started) * 1000,
         )
-        return turn.replies
+        return turn
+
+    async def _log(self, patient_id: int, event: InboundEvent, replies: list[Reply], now: datetime) -> None:
+        """Adds the message_log rows of one step: what came in, and each reply (even to unusable input)."""
+        inbound = event.text if event.text is not None else (event.option or NON_TEXT)
+        async with self._sessions() as session, session.begin():
+            rows = [(Direction.INBOUND, inbound)] + [(Direction.OUTBOUND, reply.text) for reply in replies]
+            session.add_all(
+                MessageLog(
+                    patient_id=patient_id,
+                    channel=event.channel,
+                    direction=direction,
+                    text=text,
+                    created_at=now,
+                    delivery_status="received" if direction is Direction.INBOUND else "sent",
+                )
+                for direction, text in rows
+            )
 
     def _language_for(self, hint: str | None) -> Language:
         code = (hint or "").split("-")[0].split("_")[0].lower()
         return Language(code) if code in Language._value2member_map_ else self._default_language
+
+
+def _single_writer(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    bind = sessions.kw.get("bind")
+    return bind is not None and bind.dialect.name == "sqlite"
 
 
 def _pending_writes(session: AsyncSession) -> bool:

@@ -1,4 +1,5 @@
-"""Routing one event: an invite code, a command, an answer to the open question, or the idle menu.
+"""Routing one event: an invite code, a command, a check-in answer, an answer to the open question, or the
+idle menu.
 
 Owns the table of flows and their steps, the order of checks on an answer (usable input, a current option,
 one of the options where only a choice will do) and asking the current question again. An input that
@@ -7,7 +8,7 @@ cannot be used changes nothing. Must not import `jobs`, `admin` or `ocrebot`.
 
 from __future__ import annotations
 
-from bot.dialog import account, answers, commands, dose_commands, invites, signup
+from bot.dialog import account, answers, checkins, commands, dose_commands, invites, learn, signup
 from bot.dialog.turn import Step, Turn
 from storage.models import PatientStatus
 
@@ -18,6 +19,7 @@ FLOWS: dict[str, dict[str, Step]] = {
     account.STOP: account.STOP_STEPS,
     account.DELETE: account.DELETE_STEPS,
     account.TIMEZONE: account.TIMEZONE_STEPS,
+    checkins.FLOW: checkins.STEPS,
 }
 
 
@@ -43,12 +45,19 @@ async def route(turn: Turn) -> None:
     if command is not None:
         await commands.run(turn, command)
         return
+    if await checkins.take(turn):  # a check-in's button, or own words while one is open
+        return
     step = current_step(turn)
+    idle = step is None and turn.patient.status is not PatientStatus.SIGNING_UP
+    if await checkins.unprompted(turn, idle=idle):  # "I can't breathe", whatever was asked: safety first
+        return
     if step is None and turn.patient.status is PatientStatus.SIGNING_UP:
         await signup.begin(turn, {})  # first contact, or a sign-up whose step no longer exists
         return
     issue = answers.problem(event, step)
     if step is None:
+        if issue is None and event.text and learn.answer_question(turn, answers.clean(event.text)):
+            return  # a question in words while nothing is asked: the education library answers
         turn.note(issue or "not_understood")
         await turn.ask()
         return

@@ -17,11 +17,13 @@ from zoneinfo import ZoneInfo
 from babel import Locale, UnknownLocaleError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.alerts import Alert
 from bot.dialog import texts
 from bot.dialog.events import Attachment, InboundEvent, Reply
 from bot.options import Option
 from care.plan import ReminderPlan
-from storage.models import ChannelAddress, DialogState, Patient
+from care.triage import TriagePolicy
+from storage.models import Channel, ChannelAddress, DialogState, Patient
 
 IDLE = ""
 
@@ -69,6 +71,9 @@ class Turn:
     replan: bool = False  # rewrite the patient's outbox before commit
     erased: bool = False  # the patient is gone: store nothing more
     asker: Callable[[Turn], Awaitable[None]] | None = None  # sends the current step's question (the engine's)
+    policy: TriagePolicy | None = None  # check-in triage (None: the default policy)
+    emergency_number: str | None = None  # quoted when the patient's country's number is unknown
+    alerts: list[Alert] = field(default_factory=list)  # flagged check-ins, alerted after the commit
 
     @property
     def lang(self) -> str:
@@ -106,8 +111,8 @@ class Turn:
         return dict(self.state.data or {})
 
     def t(self, key: str, **values: object) -> str:
-        """Returns sentence `key` in the patient's language."""
-        return texts.say(self.lang, key, **values)
+        """Returns sentence `key` in the patient's language (its shorter SMS form on an SMS address)."""
+        return texts.say(self.lang, key, for_sms=self.address.channel is Channel.SMS, **values)
 
     def option(self, key: str, text_key: str, **values: object) -> Option:
         """Returns an option whose label is sentence `text_key`."""

@@ -27,7 +27,7 @@ from care.dose_duration import expected_duration
 from care.formulation import Formulation
 from care.plan import load_plan
 
-TOUCHPOINTS = [touchpoint.id for touchpoint in load_plan().touchpoints]
+TOUCHPOINTS = [touchpoint.id for touchpoint in load_plan().touchpoints] + list(outbound.JOB_TOUCHPOINTS)
 DEFAULT = tomllib.loads(resources.files("bot").joinpath("outbound_texts.toml").read_text("utf-8"))
 FACTS_FILE = Path(__file__).resolve().parents[3] / "shared" / "clinical-facts.md"
 MADRID, NEW_YORK, MEXICO = (
@@ -185,7 +185,7 @@ def test_without_an_emergency_number_the_check_in_still_says_call_emergency_serv
 
 @pytest.mark.parametrize(("touchpoint", "english", "spanish"), [
     ("check_in_evening", "Reply 1 for fine, 2 for mild symptoms or 3 for help now",
-     "Responda 1 si se siente bien, 2 si tiene síntomas leves o 3 si necesita ayuda ya"),
+     "Responda 1 si está bien, 2 si nota algo leve o 3 si necesita ayuda"),
     ("dose_confirm", "Reply 1 for yes, 2 for not yet or 3 for moved to another day",
      "Responda 1 si la recibió, 2 si todavía no o 3 si se cambió la fecha"),
 ])  # fmt: skip

@@ -67,6 +67,6 @@ def test_care_reads_the_clock_only_in_the_system_clock(module: Path) -> None:
 def test_care_does_io_only_in_its_loaders(module: Path) -> None:
     tree = ast.parse(module.read_text(encoding="utf-8"))
     io = [(name, _enclosing_function(tree, line)) for name, line in _calls(tree) if name in IO_CALLS]
-    loaders = {"plan.py": "load_plan", "triage.py": "load_policy"}
+    loaders = {"plan.py": "load_plan", "triage.py": "load_policy", "library.py": "load_library"}
     allowed = {("read_text", loaders[module.name])} if module.name in loaders else set()
     assert set(io) <= allowed, io

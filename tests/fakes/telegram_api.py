@@ -13,6 +13,7 @@ import itertools
 import json
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +85,8 @@ class FakeTelegram:
         self.unknown_chats: set[int] = set()
         self.failures: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
         self.rate_limited = 0
+        self.watchers: list[Callable[[Call], None]] = []  # called with every call as it is answered
+        self._failing: dict[str, tuple[float, int, str]] = {}
         self._overall = TokenBucket(overall_per_s, overall_burst)
         self._chat_buckets: dict[Any, TokenBucket] = {}
         self._chat_limit = (chat_per_s, chat_burst)
@@ -108,6 +111,10 @@ class FakeTelegram:
     def fail_next(self, method: str, status: int, description: str, **parameters: Any) -> None:
         """Answer the next call of `method` with this error (e.g. 500, or 429 with retry_after=...)."""
         self.failures[method].append((status, {"description": description, "parameters": parameters}))
+
+    def fail_for(self, method: str, seconds: float, status: int, description: str) -> None:
+        """Answer every call of `method` with this error for the next `seconds` (an outage, e.g. 500)."""
+        self._failing[method] = (time.monotonic() + seconds, status, description)
 
     def push_update(self, update: dict[str, Any]) -> int:
         """Queue an update for getUpdates; returns its update_id."""
@@ -166,12 +173,18 @@ class FakeTelegram:
     async def _endpoint(self, request: Request) -> JSONResponse:
         method = request.path_params["method"]
         async with request.form() as form:
-            params = {
-                key: _decode(str(value)) if isinstance(value, str) else {"filename": value.filename}
-                for key, value in form.items()
-            }
+            params: dict[str, Any] = {}
+            for key, value in form.items():
+                if isinstance(value, str):
+                    params[key] = _decode(value)
+                else:  # an uploaded file (multipart, e.g. sendDocument): kept whole for tests to read
+                    content = await value.read()
+                    params[key] = {"filename": value.filename, "mime": value.content_type, "content": content}
         status, body = await self._answer(request.path_params["token"], method, params)
-        self.calls.append(Call(method, params, status, time.monotonic()))
+        call = Call(method, params, status, time.monotonic())
+        self.calls.append(call)
+        for watch in self.watchers:
+            watch(call)
         return JSONResponse(body, status_code=status)
 
     async def _answer(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -180,6 +193,9 @@ class FakeTelegram:
         if self.failures.get(method):
             status, spec = self.failures[method].pop(0)
             return _error(status, spec["description"], spec["parameters"] or None)
+        outage = self._failing.get(method)
+        if outage is not None and time.monotonic() < outage[0]:
+            return _error(outage[1], outage[2])
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return _error(404, "Not Found")

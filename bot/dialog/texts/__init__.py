@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.dialog.texts import en, es
+from bot.dialog.texts import en, es, sms
 
 LANGUAGES: dict[str, Mapping[str, str]] = {"en": en.TEXTS, "es": es.TEXTS}
 DEFAULT = "en"
 
 
-def say(language: str, key: str, **values: object) -> str:
-    """Returns the sentence `key` in `language` (English if the language is unknown), filled with `values`."""
-    table = LANGUAGES.get(language, LANGUAGES[DEFAULT])
-    return table[key].format(**values)
+def say(language: str, key: str, *, for_sms: bool = False, **values: object) -> str:
+    """Returns the sentence `key` in `language` (English if the language is unknown), filled with `values`;
+    `for_sms` takes the shorter SMS sentence where there is one (`texts/sms.py`)."""
+    code = language if language in LANGUAGES else DEFAULT
+    if for_sms and key in sms.TEXTS[code]:
+        return sms.TEXTS[code][key].format(**values)
+    return LANGUAGES[code][key].format(**values)
 
 
 def other_language(language: str) -> str:

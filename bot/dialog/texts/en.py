@@ -159,7 +159,20 @@ TEXTS: dict[str, str] = {
     "next_reminders": "Coming up:\n{lines}",
     "next_no_reminders": "No reminders are scheduled right now.",
     "paused_note": "Your reminders are paused (send /resume to restart them).",
-    "learn": "A library of short, checked information is coming soon; until then, please ask your care team.",
+    "learn": (
+        "What would you like to know? Choose a topic, or type your question in your own words. For anything "
+        "about your own treatment, ask your care team. (Topics, page {page} of {pages})"
+    ),
+    "learn_more_topics": "More topics",
+    "learn_previous_topics": "Previous topics",
+    "learn_all_topics": "All topics",
+    "learn_sources": (
+        "Sources: {sources}. General information only: your care team decides about your treatment."
+    ),
+    "learn_unknown": (
+        "I don't know that one, sorry: I only answer from a small library of checked information. Please ask "
+        "your care team. If you feel unwell, call your clinic; in an emergency, call emergency services."
+    ),
     "paused": "Reminders paused. Send /resume whenever you want them back.",
     "already_paused": "Your reminders are already paused. Send /resume to restart them.",
     "resumed": "Your reminders are back on.",
@@ -204,6 +217,17 @@ TEXTS: dict[str, str] = {
     "rescheduled": "Saved: your next appointment is {when}. I've updated your reminders.",
     "no_treatment": "I don't have your treatment details yet.",
     "timezone_updated": "Time zone updated: {city}. I've moved your reminders to your local time.",
+    # check-in answers
+    "checkin_expired": "That question has expired.",
+    "checkin_details_thanks": (
+        "Thank you for telling me; I've passed it on to your clinic team. If you feel worse, call emergency "
+        "services now: {number}."
+    ),
+    "checkin_dose_known": "Thank you! I already have that dose on record.",
+    "checkin_dose_moved": (
+        "Thanks for letting me know. If you don't have a new date yet, ask your clinic, and tell me later "
+        "with /reschedule."
+    ),
     # invites
     "invite_ok": "Welcome! Your clinic invited you to this reminder service.",
     "invite_bad": (

@@ -162,8 +162,19 @@ TEXTS: dict[str, str] = {
     "next_no_reminders": "Ahora mismo no hay recordatorios programados.",
     "paused_note": "Tus recordatorios están en pausa (envía /resume para reanudarlos).",
     "learn": (
-        "Pronto tendrás una biblioteca de información breve y revisada; mientras tanto, pregunta a tu "
-        "equipo médico."
+        "¿Qué quieres saber? Elige un tema o escribe tu pregunta con tus palabras. Para lo que tenga que ver "
+        "con tu propio tratamiento, pregunta a tu equipo médico. (Temas, página {page} de {pages})"
+    ),
+    "learn_more_topics": "Más temas",
+    "learn_previous_topics": "Temas anteriores",
+    "learn_all_topics": "Todos los temas",
+    "learn_sources": (
+        "Fuentes: {sources}. Es información general: tu equipo médico decide sobre tu tratamiento."
+    ),
+    "learn_unknown": (
+        "Lo siento, eso no lo sé: solo respondo con una pequeña biblioteca de información revisada. "
+        "Pregunta a tu equipo médico. Si te encuentras mal, llama a tu clínica; en una emergencia, llama a "
+        "emergencias."
     ),
     "paused": "Recordatorios en pausa. Envía /resume cuando quieras reanudarlos.",
     "already_paused": "Tus recordatorios ya están en pausa. Envía /resume para reanudarlos.",
@@ -209,6 +220,17 @@ TEXTS: dict[str, str] = {
     "rescheduled": "Guardado: tu próxima cita es {when}. He actualizado tus recordatorios.",
     "no_treatment": "Todavía no tengo los datos de tu tratamiento.",
     "timezone_updated": "Zona horaria actualizada: {city}. He pasado tus recordatorios a tu hora local.",
+    # check-in answers
+    "checkin_expired": "Esa pregunta ya caducó.",
+    "checkin_details_thanks": (
+        "Gracias por contármelo; se lo he pasado a tu equipo de la clínica. Si te sientes peor, llama ahora "
+        "a emergencias: {number}."
+    ),
+    "checkin_dose_known": "¡Gracias! Ya tengo esa dosis anotada.",
+    "checkin_dose_moved": (
+        "Gracias por avisarme. Si aún no tienes nueva fecha, pídela a tu clínica y dímela luego con "
+        "/reschedule."
+    ),
     # invites
     "invite_ok": "¡Bienvenido/a! Tu clínica te ha invitado a este servicio de recordatorios.",
     "invite_bad": (

@@ -95,10 +95,15 @@ async def test_reschedule_checks_the_new_date_like_sign_up(
     assert "more than a year" not in chat.text and "Saved" in chat.text
 
 
-async def test_learn_is_one_short_line(chat: Chat) -> None:
+async def test_learn_lists_the_library_topics_and_points_to_the_care_team(chat: Chat) -> None:
     await sign_up(chat)
     await chat.send("/learn")
-    assert chat.text.count("\n") == 0 and "care team" in chat.text and len(chat.text) < 160
+    assert "care team" in chat.text and "page 1 of 4" in chat.text
+    assert (
+        len(chat.keys) == 9
+        and chat.keys[0] == "cmd:learn:what_is_ocrevus"
+        and chat.keys[-1] == "cmd:learn:page:2"
+    )
 
 
 async def test_pause_and_resume_cancel_and_restore_the_reminders(

@@ -1,0 +1,48 @@
+"""Shorter sentences for SMS, where every reply must fit in two segments (`bot.sms_text`).
+
+Owns only the keys whose full sentence is too long for a text message; any other key is said as in
+`en.py` / `es.py`. Same placeholders as there, or fewer (a list of reminders is left out by SMS). The
+consent is the SMS double opt-in: the patient texted JOIN (or a code), and a YES here is their agreement
+to get texts. Commands are written as the words to text ("STOP", "DELETE"), not "/stop".
+"""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "consent": (
+            "Ocrevus reminders: appointments, check-ins after doses, info. I keep your name, city, "
+            "treatment and dates only for this; clinic staff see them. No medical advice. Emergency? Call "
+            "emergency services. Msg&data rates may apply. Agree to get texts?"
+        ),
+        "consent_yes": "Yes",
+        "consent_no": "No",
+        "language_set": "In English.",
+        "summary": (
+            "Please check: {name}, {city} (now {time}). {formulation}. Last dose: {last}. Next: "
+            "{appointment}. Is this right?"
+        ),
+        "confirm_yes": "Yes",
+        "signup_done": "You're all set, {name}! Reminders will come by text. STOP ends them, HELP for help.",
+        "next_reminders": "I'll remind you before it and check on you after.",
+    },
+    "es": {
+        "consent": (
+            "Recordatorios de Ocrevus: citas, seguimiento e info. Guardo tu nombre, ciudad, tratamiento y "
+            "fechas solo para esto; la clínica los ve. Sin consejos médicos. ¿Emergencia? Llama a "
+            "emergencias. Pueden aplicarse tarifas. ¿Aceptas?"
+        ),
+        "consent_yes": "Sí",
+        "consent_no": "No",
+        "language_set": "En español.",
+        "summary": (
+            "Revisa: {name}, {city} (ahora {time}). {formulation}. Última dosis: {last}. Próxima cita: "
+            "{appointment}. ¿Es correcto?"
+        ),
+        "confirm_yes": "Sí",
+        "signup_done": (
+            "¡Todo listo, {name}! Los recordatorios llegarán por SMS. STOP para parar, HELP para ayuda."
+        ),
+        "next_reminders": "Te lo recordaré antes y te preguntaré cómo estás después.",
+    },
+}

@@ -1,0 +1,146 @@
+"""What SMS webhooks change: opt-out and opt-in of a number, delivery statuses, and the look-ups they need.
+
+Owns the STOP rule (the address is opted out, the patient's SMS consent is withdrawn, and their pending rows
+that could only go by SMS are cancelled: nothing more goes to that number), START (the address is usable
+again and the consent back; the caller replans) and delivery callbacks (recorded on the message_log rows
+and the outbox row of the provider's message id, idempotent and never moving backwards: callbacks arrive
+late, twice or out of order). Nothing here commits; the caller owns the transaction.
+Must not import `bot`, `jobs`, `admin` or `ocrebot`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    AddressState,
+    Channel,
+    ChannelAddress,
+    Invite,
+    MessageLog,
+    MessageStatus,
+    Patient,
+    ScheduledMessage,
+)
+
+# Twilio's message statuses, in the order a message moves through them; the last four are final.
+_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 5,
+         "undelivered": 6, "failed": 6, "canceled": 6, "partially_delivered": 4}  # fmt: skip
+FAILED_STATUSES = frozenset({"undelivered", "failed"})
+OPTED_OUT_CODE = "21610"
+_SENT_LIKE = (MessageStatus.SENT, MessageStatus.UNCERTAIN)
+
+
+async def sms_address(session: AsyncSession, number: str) -> ChannelAddress | None:
+    """Returns the SMS address row of `number` (E.164), if we know it."""
+    return await session.scalar(
+        select(ChannelAddress).where(ChannelAddress.channel == Channel.SMS, ChannelAddress.address == number)
+    )
+
+
+async def patient_language(session: AsyncSession, number: str) -> str | None:
+    """Returns the language code of the patient the number belongs to, if any."""
+    language = await session.scalar(
+        select(Patient.language)
+        .join(ChannelAddress, ChannelAddress.patient_id == Patient.id)
+        .where(ChannelAddress.channel == Channel.SMS, ChannelAddress.address == number)
+    )
+    return None if language is None else str(language.value)
+
+
+async def invite_exists(session: AsyncSession, code: str) -> bool:
+    """Tells whether `code` (as typed, or in capitals) is an invite code, used or not."""
+    candidates = list(dict.fromkeys((code, code.upper())))
+    return await session.scalar(select(Invite.id).where(Invite.code.in_(candidates)).limit(1)) is not None
+
+
+async def opt_out(session: AsyncSession, number: str, now: datetime) -> int | None:
+    """Opts the number out (STOP): address opted out, SMS consent withdrawn, SMS-only pending rows cancelled.
+
+    Returns the patient id, or None when the number is unknown. Idempotent.
+    """
+    address = await sms_address(session, number)
+    if address is None:
+        return None
+    if address.state is not AddressState.OPTED_OUT:
+        address.state, address.state_changed_at = AddressState.OPTED_OUT, now
+    patient = await session.get_one(Patient, address.patient_id)
+    if patient.sms_consent:
+        patient.sms_consent, patient.updated_at = False, now
+    others = await session.scalar(
+        select(ChannelAddress.id)
+        .where(
+            ChannelAddress.patient_id == patient.id,
+            ChannelAddress.channel.in_((Channel.TELEGRAM,)),
+            ChannelAddress.state == AddressState.ACTIVE,
+        )
+        .limit(1)
+    )
+    sms_only = ScheduledMessage.channel == Channel.SMS
+    await session.execute(
+        update(ScheduledMessage)
+        .where(
+            ScheduledMessage.patient_id == patient.id,
+            ScheduledMessage.status == MessageStatus.PENDING,
+            sms_only if others is not None else or_(sms_only, ScheduledMessage.channel.is_(None)),
+        )
+        .values(status=MessageStatus.CANCELLED, last_error="recipient opted out of SMS", updated_at=now)
+    )
+    await session.flush()
+    return patient.id
+
+
+async def opt_in(session: AsyncSession, number: str, now: datetime) -> int | None:
+    """Makes an opted-out (or blocked) number usable again (START); returns the patient id, None if unknown.
+
+    The SMS consent comes back only for a patient who had consented to the service; the caller replans.
+    """
+    address = await sms_address(session, number)
+    if address is None:
+        return None
+    if address.state in (AddressState.OPTED_OUT, AddressState.BLOCKED):
+        address.state, address.state_changed_at = AddressState.ACTIVE, now
+    patient = await session.get_one(Patient, address.patient_id)
+    if patient.consented_at is not None and not patient.sms_consent:
+        patient.sms_consent, patient.updated_at = True, now
+    await session.flush()
+    return patient.id
+
+
+async def record_status(
+    session: AsyncSession, message_sid: str, status: str, error_code: str | None, now: datetime
+) -> int:
+    """Records a delivery status on the message's log rows and outbox row; returns the log rows changed.
+
+    A status earlier than the one recorded (a late "sent" after "delivered") changes nothing.
+    """
+    status = status.lower()
+    rank = _RANK.get(status)
+    if rank is None:
+        return 0
+    logs = list(await session.scalars(select(MessageLog).where(MessageLog.provider_id == message_sid)))
+    changed = 0
+    for row in logs:
+        if _RANK.get(row.delivery_status or "", -1) > rank:
+            continue
+        if (row.delivery_status, row.error_code) != (status, error_code or row.error_code):
+            row.delivery_status = status
+            row.error_code = error_code or row.error_code
+            changed += 1
+    values: dict[str, object] | None = None
+    if status == "delivered":
+        values = {"status": MessageStatus.DELIVERED, "updated_at": now}
+    elif status in FAILED_STATUSES:
+        reason = f"twilio {status}" + (f" {error_code}" if error_code else "")
+        values = {"status": MessageStatus.FAILED, "last_error": reason, "updated_at": now}
+    if values is not None:
+        await session.execute(
+            update(ScheduledMessage)
+            .where(ScheduledMessage.provider_id == message_sid, ScheduledMessage.status.in_(_SENT_LIKE))
+            .values(**values)
+        )
+    await session.flush()
+    return changed

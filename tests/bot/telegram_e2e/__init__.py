@@ -1,0 +1,1 @@
+"""End to end over Telegram: the real PTB Application and dialog engine, a real database, the fake Bot API."""
