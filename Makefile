@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint fmt bench clean
+.PHONY: run test lint fmt bench clean chromium screenshots
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -24,8 +24,16 @@ run: $(VENV)/.installed
 	$(BIN)/ocrebot migrate
 	$(BIN)/ocrebot run
 
-test: $(VENV)/.installed-dev
+# The console's browser tests drive Debian's chromium (Playwright, executable_path=/usr/bin/chromium).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) || \
+		echo "chromium could not be installed (not root?): the console's browser tests will skip"
+
+test: $(VENV)/.installed-dev chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+screenshots: $(VENV)/.installed-dev chromium
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/admin/test_browser.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from admin import web as console
 from care.clock import Clock
-from ocrebot import health, logs, metrics, webhooks
+from ocrebot import health, logs, metrics, twilio_webhooks, webhooks
 from ocrebot.roles import Role
 from ocrebot.services import start_services
 from ocrebot.settings import Settings
@@ -21,6 +22,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, role: Role = "
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await start_services(settings, clock=clock, role=role)
         app.state.services = services
+        console.start_sandbox(app, settings)
         try:
             yield
         finally:
@@ -29,12 +31,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None, role: Role = "
     app = FastAPI(
         title="ocrebot",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served by the console, behind sign-in
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,
     )
     app.include_router(health.router)
     app.include_router(webhooks.router)
+    app.include_router(twilio_webhooks.router)
     metrics.install(app)
     logs.install_request_ids(app)
+    console.install(app, settings)
     return app

@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ocrebot import chat_cli, plan_preview
+from ocrebot import chat_cli, learn_cli, operator_cli, plan_preview
 from ocrebot.roles import ROLES
 from ocrebot.settings import Settings, SettingsError, load_settings
 
@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="bring the database to the newest schema").set_defaults(func=cmd_migrate)
     plan_preview.add_parser(sub)
     chat_cli.add_parser(sub)
+    operator_cli.add_parser(sub)
+    learn_cli.add_parser(sub)
     return parser
 
 

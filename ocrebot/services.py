@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
 from bot.channels.base import Sender
+from bot.channels.ops_telegram import build_alerter
+from bot.channels.sms import STATUS_CALLBACK_PATH, SmsSender
 from bot.channels.telegram_in import TelegramChannel
 from bot.channels.telegram_out import TelegramSender, create_bot
 from bot.channels.web import WebSender
@@ -26,7 +29,7 @@ from bot.dialog import COMMANDS, DialogEngine
 from care.clock import Clock, SystemClock
 from care.plan import ReminderPlan, load_plan
 from care.triage import load_policy
-from jobs import retention, wakeup
+from jobs import followups, retention, wakeup
 from jobs.dispatcher import Dispatcher
 from jobs.leader import TELEGRAM_POLLER_LOCK, Leadership
 from jobs.render import OutboxRenderer
@@ -92,17 +95,24 @@ async def start_services(
         engine = create_engine(settings.database_url)
         stack.push_async_callback(engine.dispose)
         sessions = session_factory(engine)
+        policy = load_policy()
+        alerter = build_alerter(await _ops_bot(settings, stack), settings.ops_telegram_chat_id)
         dialog = DialogEngine(
             sessions,
             plan,
             clock,
             default_timezone=settings.default_timezone,
             default_language=settings.default_language,
+            alerter=alerter,
+            triage_policy=policy,
+            default_emergency_number=settings.default_emergency_number,
         )
         senders: dict[Channel, Sender] = {Channel.WEB: WebSender()}
         if settings.telegram_enabled and works:
             senders[Channel.TELEGRAM] = await _telegram_sender(settings, stack)
-        renderer = OutboxRenderer(clock, load_policy(), settings.default_emergency_number)
+        if settings.sms_enabled and works:
+            senders[Channel.SMS] = _sms_sender(settings, stack)
+        renderer = OutboxRenderer(clock, policy, settings.default_emergency_number)
         dispatcher = Dispatcher(sessions, senders, plan, renderer, clock, _worker_id()) if works else None
         scheduler = create_scheduler()
         scheduler.start()
@@ -125,6 +135,7 @@ async def start_services(
         if dispatcher is not None:
             services.wakeup = wakeup.install(scheduler, dispatcher, clock)
             retention.install(scheduler, sessions, clock, settings.message_retention_days)
+            followups.install(scheduler, sessions, clock, alerter, quiet_hours=plan.quiet_hours)
         if settings.telegram_enabled and settings.telegram_webhook_url and role in ("web", "all"):
             services.telegram = await _telegram_channel(settings, dialog, services, stack)
         elif settings.telegram_enabled and not settings.telegram_webhook_url and works:
@@ -167,6 +178,34 @@ async def _elect_telegram_poller(
     )
 
 
+async def _ops_bot(settings: Settings, stack: AsyncExitStack) -> Bot | None:
+    """The bot that alerts staff in OPS_TELEGRAM_CHAT_ID, or None (alerts then only reach the log)."""
+    if settings.telegram_bot_token is None or settings.ops_telegram_chat_id is None:
+        if settings.ops_telegram_chat_id is not None:
+            log.warning(
+                "OPS_TELEGRAM_CHAT_ID is set but TELEGRAM_BOT_TOKEN is not: alerts go to the log only"
+            )
+        return None
+    bot = create_bot(settings.telegram_bot_token, settings.telegram_api_base_url)
+    stack.push_async_callback(bot.shutdown)
+    await _telegram_call("the ops alert bot", bot.initialize())
+    return bot
+
+
+def _sms_sender(settings: Settings, stack: AsyncExitStack) -> SmsSender:
+    assert settings.twilio_account_sid is not None and settings.twilio_auth_token is not None
+    sender = SmsSender(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token,
+        from_number=settings.twilio_from_number,
+        messaging_service_sid=settings.twilio_messaging_service_sid,
+        api_base_url=settings.twilio_api_base_url,
+        status_callback_url=settings.public_base_url.rstrip("/") + STATUS_CALLBACK_PATH,
+    )
+    stack.push_async_callback(sender.aclose)
+    return sender
+
+
 async def _telegram_sender(settings: Settings, stack: AsyncExitStack) -> TelegramSender:
     assert settings.telegram_bot_token is not None
     bot = create_bot(settings.telegram_bot_token, settings.telegram_api_base_url)
@@ -188,9 +227,12 @@ async def _telegram_channel(
         if changed:
             log.info("a telegram address is now %s", state.value)
 
+    sender = services.senders.get(Channel.TELEGRAM)
     channel = TelegramChannel(
         token=settings.telegram_bot_token,
         base_url=settings.telegram_api_base_url,
+        # Replies share the outbox's budget of Telegram's overall limit, and go first.
+        rate_limiter=sender.replies_first() if isinstance(sender, TelegramSender) else None,
         step=dialog.step,
         commands=COMMANDS,
         on_blocked=on_blocked,

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     default_timezone, default_language: for patients who have not chosen yet.
     default_emergency_number: quoted to patients whose country's number the triage policy does not list.
     message_retention_days: message texts older than this are blanked by a daily job (the rows stay).
+    session_secret: signs the operator console's session cookies (random per process when unset).
     """
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -78,6 +79,7 @@ class Settings(BaseSettings):
     default_language: Literal["en", "es"] = "en"
     default_emergency_number: str | None = None
     message_retention_days: int = Field(default=180, ge=1, le=3650)
+    session_secret: str | None = None
 
     @field_validator(
         "telegram_bot_token",
@@ -90,6 +92,7 @@ class Settings(BaseSettings):
         "ops_telegram_chat_id",
         "reminder_plan_file",
         "default_emergency_number",
+        "session_secret",
         mode="before",
     )
     @classmethod
@@ -181,6 +184,13 @@ class Settings(BaseSettings):
     def _emergency_number(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"\d{2,4}", value):
             raise ValueError("must be a short emergency number such as 112 or 911")
+        return value
+
+    @field_validator("session_secret")
+    @classmethod
+    def _session_secret(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 32:
+            raise ValueError("must be at least 32 characters (try: openssl rand -hex 32)")
         return value
 
     @model_validator(mode="after")

@@ -142,3 +142,40 @@ async def test_a_token_telegram_refuses_stops_start_up_with_one_line(
     )
     with pytest.raises(StartupError, match="^TELEGRAM_BOT_TOKEN: Telegram does not accept this token$"):
         await start_services(settings, clock=FakeClock(START))
+
+
+async def test_a_check_in_answer_needing_help_gets_emergency_guidance_and_alerts_the_ops_chat(
+    engine: AsyncEngine, database_url: str, fake: FakeTelegram, clean_env: Path
+) -> None:
+    settings = load_settings(
+        env_file=None,
+        database_url=database_url,
+        telegram_bot_token=fake.token,
+        telegram_api_base_url=fake.base_url,
+        ops_telegram_chat_id="-100200300",
+    )
+    clock = FakeClock(START)
+    services = await start_services(settings, clock=clock)
+    try:
+        await sign_up(Chat(services.dialog, address=str(CHAT_ID)), name="Ana")
+        async with services.sessions() as session:
+            check_in = await session.scalar(
+                select(ScheduledMessage).where(ScheduledMessage.touchpoint_id == "check_in_evening")
+            )
+        assert check_in is not None
+        clock.set(check_in.due_at + timedelta(seconds=1))
+        assert (await services.dispatcher.run_once(clock.now())).sent >= 1  # type: ignore[union-attr]
+        sent = next(m for m in fake.sent if m.get("text") and "help" in str(m.get("reply_markup")))
+        keys = [row[0]["callback_data"] for row in sent["reply_markup"]["inline_keyboard"]]
+        assert keys == [f"{check_in.id}:fine", f"{check_in.id}:mild", f"{check_in.id}:help_now"]
+        before = len(fake.sent)
+
+        fake.push_callback(CHAT_ID, f"{check_in.id}:help_now")
+        await _wait_for(lambda: any(int(m["chat_id"]) == -100200300 for m in fake.sent[before:]))
+        await _wait_for(lambda: any(int(m["chat_id"]) == CHAT_ID for m in fake.sent[before:]))
+    finally:
+        await services.aclose()
+    to_patient = [m["text"] for m in fake.sent[before:] if int(m["chat_id"]) == CHAT_ID]
+    assert "112" in to_patient[0]  # Madrid: the emergency number comes first
+    alert = next(m["text"] for m in fake.sent[before:] if int(m["chat_id"]) == -100200300)
+    assert "Ana" in alert
