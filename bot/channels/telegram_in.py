@@ -20,7 +20,10 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    KeyboardButton,
     Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType, FloodLimit
@@ -90,6 +93,7 @@ class TelegramChannel:
         self.webhook_secret = webhook_secret
         self.poll_timeout_s = poll_timeout_s
         self._turns = _ChatTurns()
+        self._keyboards: set[int] = set()  # chats shown the share-contact keyboard, until it is removed
         self.application: Application = (  # type: ignore[type-arg]
             ApplicationBuilder()
             .token(token)
@@ -212,15 +216,31 @@ class TelegramChannel:
                         chat_id, InputFile(content, filename=filename), caption=reply.text[:1024] or None
                     )
                     continue
-                markup = None
-                if reply.options:
-                    rows = [[InlineKeyboardButton(o.label, callback_data=o.key)] for o in reply.options]
-                    markup = InlineKeyboardMarkup(rows)
-                await bot.send_message(chat_id, reply.text[:MAX_TEXT], reply_markup=markup)
+                await bot.send_message(
+                    chat_id, reply.text[:MAX_TEXT], reply_markup=self._markup(chat_id, reply)
+                )
         except Forbidden:
             log.info("telegram reply not delivered: the chat blocked the bot")
             if self.on_blocked is not None:
                 await self.on_blocked(str(chat_id), True)
+
+    def _markup(
+        self, chat_id: int, reply: Reply
+    ) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+        """Inline buttons; or, to ask for the patient's contact, a one-time keyboard whose other buttons
+        type their option's label; and that keyboard taken away by the next reply that can."""
+        if reply.ask_contact:
+            self._keyboards.add(chat_id)
+            rows = [[KeyboardButton(reply.ask_contact, request_contact=True)]]
+            rows += [[KeyboardButton(option.label)] for option in reply.options]
+            return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+        if reply.options:
+            rows = [[InlineKeyboardButton(o.label, callback_data=o.key)] for o in reply.options]
+            return InlineKeyboardMarkup(rows)
+        if chat_id in self._keyboards:
+            self._keyboards.discard(chat_id)
+            return ReplyKeyboardRemove()
+        return None
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error

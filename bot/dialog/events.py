@@ -47,8 +47,13 @@ class InboundEvent:
 
 @dataclass(frozen=True)
 class Reply:
-    """One message back: text, the choices offered (buttons or a numbered list), an optional file."""
+    """One message back: text, the choices offered (buttons or a numbered list), an optional file.
+
+    ask_contact: the label of a "share my number" button, for a channel that can ask for the patient's
+    own contact (Telegram); other channels ask in words only.
+    """
 
     text: str
     options: tuple[Option, ...] = ()
     attachment: Attachment | None = None
+    ask_contact: str | None = None

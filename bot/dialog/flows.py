@@ -32,7 +32,7 @@ async def ask_current(turn: Turn) -> None:
     """Sends the current question, or the idle menu."""
     step = current_step(turn)
     reply = await (step.ask(turn) if step is not None else commands.idle_menu(turn))
-    turn.send(reply.text, reply.options, reply.attachment)
+    turn.send(reply.text, reply.options, reply.attachment, reply.ask_contact)
 
 
 async def route(turn: Turn) -> None:

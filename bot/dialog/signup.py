@@ -255,7 +255,7 @@ async def _handle_place(turn: Turn, answer: Answer) -> None:
 
 
 async def _ask_phone(turn: Turn) -> Reply:
-    return Reply(turn.t("ask_phone"), (turn.option(NO, "phone_no"),))
+    return Reply(turn.t("ask_phone"), (turn.option(NO, "phone_no"),), ask_contact=turn.t("phone_share"))
 
 
 async def _handle_phone(turn: Turn, answer: Answer) -> None:

@@ -122,11 +122,17 @@ class Turn:
         """Queues a sentence that goes out before the next reply (or alone, at the end of the step)."""
         self.notes.append(self.t(text_key, **values))
 
-    def send(self, text: str, options: tuple[Option, ...] = (), attachment: Attachment | None = None) -> None:
+    def send(
+        self,
+        text: str,
+        options: tuple[Option, ...] = (),
+        attachment: Attachment | None = None,
+        ask_contact: str | None = None,
+    ) -> None:
         """Adds a reply, with any queued notes in front of it."""
         body = "\n\n".join([*self.notes, text]) if self.notes else text
         self.notes.clear()
-        self.replies.append(Reply(body, tuple(options), attachment))
+        self.replies.append(Reply(body, tuple(options), attachment, ask_contact))
 
     def say(self, text_key: str, *, options: tuple[Option, ...] = (), **values: object) -> None:
         """Adds a reply made of sentence `text_key`."""

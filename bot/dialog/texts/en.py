@@ -103,6 +103,7 @@ TEXTS: dict[str, str] = {
         "you can stop them any time."
     ),
     "phone_no": "No, thanks",
+    "phone_share": "Share my number",
     "phone_invalid": (
         "That doesn't look like a valid phone number. Please include the country code, like "
         '+34 600 000 000, or choose "No, thanks".'

@@ -104,6 +104,7 @@ TEXTS: dict[str, str] = {
         "estos recordatorios por SMS; puedes pararlos cuando quieras."
     ),
     "phone_no": "No, gracias",
+    "phone_share": "Compartir mi número",
     "phone_invalid": (
         "Ese no parece un número de teléfono válido. Incluye el prefijo del país, como +34 600 000 000, "
         'o elige "No, gracias".'

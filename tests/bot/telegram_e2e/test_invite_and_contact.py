@@ -65,6 +65,26 @@ async def test_a_used_invite_link_is_refused_and_sign_up_goes_on(
     assert (await snapshot(sessions, "7303")).step == "consent"
 
 
+async def test_the_phone_question_offers_a_share_my_number_button_and_a_typed_no(
+    bot: Bot, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    user = bot.user(7306)
+    await _to_phone_question(user)
+    keyboard = user.last[-1]["reply_markup"]
+    assert keyboard["keyboard"] == [
+        [{"text": "Share my number", "request_contact": True}],
+        [{"text": "No, thanks"}],
+    ]
+    assert keyboard["one_time_keyboard"] is True
+    await user.send("/help")  # the help text takes the keyboard away; the question brings it back
+    assert [reply.get("reply_markup") for reply in user.last] == [{"remove_keyboard": True}, keyboard]
+    await user.send("No, thanks")  # what the keyboard's other button types
+    assert "SMS: none" in user.text and user.keys == ["confirm", "restart"]
+    await user.tap("confirm")
+    patient = await patient_of(sessions, "7306")
+    assert await _sms_address(sessions, patient.id) is None and not patient.sms_consent
+
+
 async def test_sharing_ones_own_contact_gives_the_sms_number_in_e164(
     bot: Bot, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
