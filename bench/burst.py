@@ -371,6 +371,7 @@ async def run(url: str, messages: int, seconds_cap: float, probe_interval_s: flo
         )
         dispatcher = Dispatcher(sessions, {Channel.TELEGRAM: sender}, plan, renderer, clock, "bench-1")
         await channel.start()
+        gc.freeze()  # as the service does once started (ocrebot.app): start-up objects leave the GC's scans
         gc.callbacks.append(gc_pauses)
         ticker = asyncio.create_task(_tick(stop, lateness_s))
         prober = asyncio.create_task(_probe(stop, fake, observed, latencies_s, probe_interval_s))
@@ -387,6 +388,7 @@ async def run(url: str, messages: int, seconds_cap: float, probe_interval_s: flo
         timeouts = await prober
         await ticker
         gc.callbacks.remove(gc_pauses)
+        gc.unfreeze()
         scheduler.shutdown(wait=False)
         await channel.stop()
     fake.stop()

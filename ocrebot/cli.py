@@ -60,11 +60,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("ocrebot: the database is not migrated: run `ocrebot migrate` first", file=sys.stderr)  # noqa: T201
         return EXIT_USAGE
     config = uvicorn.Config(
-        create_app(settings, role=args.role),
+        create_app(settings, role=args.role, freeze_gc=True),
         host=settings.http_host,
         port=settings.http_port,
         lifespan="on",
         log_config=None,
+        # Access lines carry query strings (a console search for a patient's name): none are logged.
+        access_log=False,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
     server = uvicorn.Server(config)

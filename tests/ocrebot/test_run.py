@@ -48,6 +48,7 @@ def test_migrate_then_run_answers_healthz_and_stops_on_sigterm_within_5_s(
     assert elapsed < SHUTDOWN_LIMIT_S
     assert stderr.count("telegram channel off") == 1
     assert stderr.count("sms channel off") == 1
+    assert "/healthz" not in stderr  # no access log: paths and queries can name patients
     records = [json.loads(line) for line in stderr.splitlines()]  # every line is one JSON object
     assert {"event", "level", "timestamp", "logger"} <= set(records[0])
     assert any(r["logger"] == "ocrebot.services" and r["event"].startswith("role all") for r in records)
