@@ -144,6 +144,7 @@ class DialogEngine:
             )
             await flows.route(turn)
             turn.flush_notes()
+            consented = not turn.erased and turn.patient.consented_at is not None  # read before commit
             where = "-" if turn.erased else f"{turn.flow or '-'}/{turn.step_name or '-'}"
             if turn.erased:
                 for row in (turn.state, turn.address):  # gone with the patient (ON DELETE CASCADE)
@@ -160,7 +161,8 @@ class DialogEngine:
                 await session.rollback()  # nothing to keep: an input we could not use
                 turn.alerts.clear()
             patient_id = None if turn.erased else inspect(turn.patient).identity
-        if patient_id is not None and event.channel is not Channel.WEB:  # the simulator logs its own
+        # Words are kept once the patient consented (consent says what is stored); the simulator logs its own.
+        if patient_id is not None and consented and event.channel is not Channel.WEB:
             await self._log(patient_id[0], event, turn.replies, now)
         log.debug(
             "dialog step channel=%s at=%s replies=%d in %.1f ms",

@@ -82,5 +82,5 @@ async def test_an_sms_patient_joins_gets_a_reminder_and_a_forged_post_changes_no
     assert reminder["to"] == phone.number and "La Paz" in reminder["body"]
     assert reminder["status_callback"] == PUBLIC + "/webhooks/twilio/status"
     inbound = [row.text for row in logged if row.direction is Direction.INBOUND]
-    assert inbound[:2] == ["/start", "YES"]  # JOIN arrives as the start command
+    assert inbound[:2] == ["YES", "Ana"]  # logged from the consent on; JOIN came before it
     assert "STOP" not in inbound  # the forged STOP never arrived

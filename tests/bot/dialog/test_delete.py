@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import AuditLog, Base, Channel, CheckIn, CheckInLevel, Patient
+from storage.models import AuditLog, Base, Channel, CheckIn, CheckInLevel, Direction, MessageLog, Patient
 from storage.patients import log_outbound
 from tests.bot.dialog.helpers import START, Chat, patient_of, sign_up, snapshot
 
@@ -70,3 +70,18 @@ async def test_delete_can_be_cancelled_and_returns_to_where_it_was(
     await chat.choose("no")
     assert "nothing has changed" in chat.text and "What name" in chat.text
     assert (await snapshot(sessions, chat.address)).step == "name"
+
+
+async def test_nothing_said_before_consent_is_logged_and_everything_after_is(
+    chat: Chat, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await chat.send("hello, I am Zoraida")
+    async with sessions() as session:
+        assert (await session.scalars(select(MessageLog))).all() == []
+    await chat.choose("yes")  # consent given in this step: it and what follows are logged
+    await chat.send(NAME)
+    async with sessions() as session:
+        logged = [(row.direction, row.text) for row in await session.scalars(select(MessageLog))]
+    assert (Direction.INBOUND, NAME) in logged
+    assert (Direction.INBOUND, "hello, I am Zoraida") not in logged
+    assert any(direction is Direction.OUTBOUND for direction, _ in logged)
