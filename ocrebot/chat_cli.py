@@ -15,15 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.dialog import DialogEngine
 from bot.terminal import chat_loop, terminal_address
 from care.clock import SystemClock
 from care.plan import PlanError, ReminderPlan, load_plan
-from ocrebot.settings import Settings, SettingsError, load_settings
+from ocrebot.readiness import NotReady, ready_settings
+from ocrebot.settings import Settings
 from storage.db import create_engine, session_factory
-from storage.migrate import current_revision, head_revision
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -62,15 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     """Checks the settings and the database, then chats until end of input; returns the exit code."""
     try:
-        settings = load_settings()
-    except SettingsError as exc:
-        return _fail(f"configuration error: {exc}")
-    try:
-        migrated = current_revision(settings.database_url) == head_revision()
-    except (OSError, SQLAlchemyError):
-        return _fail("cannot reach the database; check DATABASE_URL")
-    if not migrated:
-        return _fail("the database is not migrated: run `ocrebot migrate` first")
+        settings = ready_settings()
+    except NotReady as exc:
+        return _fail(str(exc))
     try:
         plan = load_plan(settings.reminder_plan_file)
     except PlanError as exc:

@@ -52,13 +52,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ocrebot.app import create_app
-    from storage.migrate import current_revision, head_revision
+    from ocrebot.readiness import NotReady, ready_settings
 
-    settings = _settings_or_exit()
-    _configure_logging()
-    if current_revision(settings.database_url) != head_revision():
-        print("ocrebot: the database is not migrated: run `ocrebot migrate` first", file=sys.stderr)  # noqa: T201
+    try:
+        settings = ready_settings()
+    except NotReady as exc:
+        print(f"ocrebot: {exc}", file=sys.stderr)  # noqa: T201
         return EXIT_USAGE
+    _configure_logging()
     config = uvicorn.Config(
         create_app(settings, role=args.role, freeze_gc=True),
         host=settings.http_host,

@@ -15,13 +15,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from admin import accounts
 from care.clock import SystemClock
-from ocrebot.settings import Settings, SettingsError, load_settings
+from ocrebot.readiness import NotReady, ready_settings
+from ocrebot.settings import Settings
 from storage.db import create_engine, session_factory
-from storage.migrate import current_revision, head_revision
 from storage.models import OperatorRole
 
 EXIT_USAGE = 2
@@ -117,16 +115,9 @@ def _read_password() -> str | None:
 
 def _ready_settings() -> Settings | int:
     try:
-        settings = load_settings()
-    except SettingsError as exc:
-        return _fail(f"configuration error: {exc}")
-    try:
-        migrated = current_revision(settings.database_url) == head_revision()
-    except (OSError, SQLAlchemyError):
-        return _fail("cannot reach the database; check DATABASE_URL")
-    if not migrated:
-        return _fail("the database is not migrated: run `ocrebot migrate` first")
-    return settings
+        return ready_settings()
+    except NotReady as exc:
+        return _fail(str(exc))
 
 
 def _fail(message: str) -> int:
