@@ -99,6 +99,8 @@ class CheckInReason(StrEnum):
     ANSWER = "answer"  # the patient's answer, triaged
     NO_ANSWER = "no_answer"  # a check-in still unanswered after its nudge
     DOSE_UNCONFIRMED = "dose_unconfirmed"  # "did you have your dose?" unanswered for days
+    BOOKING_GAP = "booking_gap"  # no next dose booked 6 months (and 6 months + 2 weeks) after the last
+    UNREACHABLE = "unreachable"  # no channel left: Telegram blocked without SMS consent, or the reverse
 
 
 class OperatorRole(StrEnum):
@@ -148,6 +150,7 @@ class Patient(Base):
     sms_consent: Mapped[bool] = mapped_column(default=False)
     quiet_hours_start: Mapped[time | None] = mapped_column(sa.Time())  # patient's wall clock
     quiet_hours_end: Mapped[time | None] = mapped_column(sa.Time())
+    weekly_tips: Mapped[bool] = mapped_column(default=False, server_default=sa.false())  # a tip a week
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
