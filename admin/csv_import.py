@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -191,9 +191,8 @@ async def run_import(
                     f"{len(taken)} phone number(s) now belong to stored patients: check the file again"
                 )
             for start in range(0, len(rows), BATCH_ROWS):
-                for fields in rows[start : start + BATCH_ROWS]:
-                    ids.append(await add_enrolled(session, fields, operator_id=job.operator_id, now=now))
-                await session.flush()
+                batch = rows[start : start + BATCH_ROWS]
+                ids.extend(await add_enrolled(session, batch, operator_id=job.operator_id, now=now))
                 job.done = min(job.total, start + BATCH_ROWS)
                 await asyncio.sleep(0)  # let progress polls in between batches
             await audit(
@@ -227,59 +226,83 @@ def new_invite_code() -> str:
 
 
 async def add_enrolled(
-    session: AsyncSession, fields: PatientFields, *, operator_id: int, now: datetime
-) -> int:
-    """Adds one signing-up patient with an invite, their SMS address and next dose; returns the id."""
-    patient = Patient(
-        display_name=fields.name,
-        language=fields.language,
-        timezone=fields.timezone,
-        country=fields.country,
-        status=PatientStatus.SIGNING_UP,
-        formulation=fields.formulation,
-        stage=fields.stage,
-        sms_consent=False,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(patient)
-    await session.flush()
-    if fields.phone:
-        session.add(
-            ChannelAddress(
-                patient_id=patient.id, channel=Channel.SMS, address=fields.phone, state_changed_at=now
+    session: AsyncSession, batch: list[PatientFields], *, operator_id: int, now: datetime
+) -> list[int]:
+    """Adds signing-up patients with an invite each, their SMS address and next dose; returns their ids.
+
+    Patients and courses are flushed for their ids; addresses, invites and doses go in one statement each.
+    """
+    patients = [
+        Patient(
+            display_name=fields.name,
+            language=fields.language,
+            timezone=fields.timezone,
+            country=fields.country,
+            status=PatientStatus.SIGNING_UP,
+            formulation=fields.formulation,
+            stage=fields.stage,
+            sms_consent=False,
+            created_at=now,
+            updated_at=now,
+        )
+        for fields in batch
+    ]
+    session.add_all(patients)
+    await session.flush()  # ids: one INSERT ... RETURNING per row (SQLite cannot batch them)
+    addresses: list[dict[str, object]] = []
+    invites: list[dict[str, object]] = []
+    courses: list[tuple[TreatmentCourse, PatientFields]] = []
+    for patient, fields in zip(patients, batch, strict=True):
+        if fields.phone:
+            addresses.append(
+                {
+                    "patient_id": patient.id,
+                    "channel": Channel.SMS,
+                    "address": fields.phone,
+                    "state_changed_at": now,
+                }
             )
+        if fields.formulation is not None and fields.stage is not None and fields.next_dose_at is not None:
+            course = TreatmentCourse(
+                patient_id=patient.id,
+                formulation=fields.formulation,
+                started_at=fields.next_dose_at,
+                active=True,
+            )
+            courses.append((course, fields))
+        invites.append(
+            {
+                "code": new_invite_code(),
+                "patient_id": patient.id,
+                "created_by_id": operator_id,
+                "created_at": now,
+                "expires_at": now + timedelta(days=INVITE_DAYS),
+            }
         )
-    if fields.formulation is not None and fields.stage is not None and fields.next_dose_at is not None:
-        course = TreatmentCourse(
-            patient_id=patient.id, formulation=fields.formulation, started_at=fields.next_dose_at, active=True
-        )
-        session.add(course)
-        await session.flush()
+    session.add_all([course for course, _ in courses])
+    await session.flush()
+    doses: list[dict[str, object]] = []
+    for course, fields in courses:
+        assert fields.formulation is not None and fields.stage is not None and fields.next_dose_at
         number = NEXT_DOSE_NUMBER[(fields.formulation, fields.stage)]
         kind = dose_kind(fields.formulation, number)
-        session.add(
-            Dose(
-                course_id=course.id,
-                number=number,
-                kind=kind.value,
-                amount_mg=kind.amount_mg,
-                planned_at=fields.next_dose_at,
-                location=fields.location,
-                status=DoseStatus.PLANNED,
-                source=SOURCE_CLINIC,
-            )
+        doses.append(
+            {
+                "course_id": course.id,
+                "number": number,
+                "kind": kind.value,
+                "amount_mg": kind.amount_mg,
+                "planned_at": fields.next_dose_at,
+                "location": fields.location,
+                "status": DoseStatus.PLANNED,
+                "source": SOURCE_CLINIC,
+            }
         )
-    session.add(
-        Invite(
-            code=new_invite_code(),
-            patient_id=patient.id,
-            created_by_id=operator_id,
-            created_at=now,
-            expires_at=now + timedelta(days=INVITE_DAYS),
-        )
-    )
-    return patient.id
+    # rows whose ids nobody needs go in one executemany each
+    for model, values in ((ChannelAddress, addresses), (Invite, invites), (Dose, doses)):
+        if values:
+            await session.execute(insert(model), values)
+    return [patient.id for patient in patients]
 
 
 async def export_lines(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[str]:

@@ -73,6 +73,16 @@ def _too_big(size: int) -> bool:
     return size > MAX_BYTES
 
 
+async def limit_body(request: Request) -> None:
+    """Refuses (413) a body declared far larger than a file may be, before anything reads it."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BYTES + 64_000:  # room for a form's other parts
+        raise _file_error(f"the file is larger than {MAX_BYTES // 1000} kB", 413)
+
+
+BodyLimit = Annotated[None, Depends(limit_body)]
+
+
 # pages ----------------------------------------------------------------------------------------------------
 
 
@@ -99,7 +109,9 @@ async def upload_form(request: Request, actor: PageChanger) -> Response:
 
 
 @router.post("/admin/import", include_in_schema=False)
-async def upload(request: Request, actor: PageChanger, file: Annotated[UploadFile, Form()]) -> Response:
+async def upload(
+    request: Request, _: BodyLimit, actor: PageChanger, file: Annotated[UploadFile, Form()]
+) -> Response:
     """Checks an uploaded file and shows its preview, or says why the file cannot be read."""
     data = await file.read(MAX_BYTES + 1)
     try:
@@ -174,14 +186,12 @@ async def progress_page(request: Request, actor: PageChanger, job_id: str) -> Re
 @router.post("/api/patients/import", tags=["console"], openapi_extra=CSV_BODY, status_code=202)
 async def import_patients(
     request: Request,
+    _: BodyLimit,
     actor: ApiChanger,
     dry_run: Annotated[bool, Query(description="check only: the preview, nothing stored")] = False,
     skip_bad_rows: Annotated[bool, Query(description="import the good rows of a file with errors")] = False,
 ) -> JSONResponse:
     """Checks a patients CSV (the body) and, unless `dry_run`, starts importing it; poll the job."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and _too_big(int(declared)):
-        raise _file_error(f"the file is larger than {MAX_BYTES // 1000} kB", 413)
     data = bytearray()
     async for chunk in request.stream():
         data.extend(chunk)
