@@ -361,3 +361,25 @@ async def export_lines(sessions: async_sessionmaker[AsyncSession]) -> AsyncItera
                 ]
             )
         after = ids[-1]
+
+
+async def invite_lines(sessions: async_sessionmaker[AsyncSession], patient_ids: list[int]) -> list[str]:
+    """Returns a CSV of the imported patients' invite codes (name, phone, invite_code), to hand them out."""
+    lines = [csv_line(["name", "phone", "invite_code"])]
+    async with sessions() as session:
+        for start in range(0, len(patient_ids), EXPORT_PAGE):
+            ids = patient_ids[start : start + EXPORT_PAGE]
+            found = await session.execute(
+                select(ChannelAddress.patient_id, ChannelAddress.address).where(
+                    ChannelAddress.patient_id.in_(ids), ChannelAddress.channel == Channel.SMS
+                )
+            )
+            phones = dict(found.tuples().all())
+            rows = await session.execute(
+                select(Patient.id, Patient.display_name, Invite.code)
+                .join(Invite, Invite.patient_id == Patient.id)
+                .where(Patient.id.in_(ids), Invite.used_at.is_(None))
+                .order_by(Patient.id)
+            )
+            lines.extend(csv_line([name or "", phones.get(pid, ""), code]) for pid, name, code in rows)
+    return lines

@@ -225,6 +225,20 @@ async def import_progress(request: Request, actor: ApiChanger, job_id: str) -> d
     return job.as_dict()
 
 
+@router.get("/api/patients/import/{job_id}/invites.csv", tags=["console"], response_class=StreamingResponse)
+async def import_invites(request: Request, actor: ApiChanger, job_id: str) -> Response:
+    """The invite codes of a finished import's patients (name, phone, invite_code), to hand out."""
+    job = jobs_of(request).job(job_id, actor.operator_id)
+    if job is None or job.state != "done":
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such finished import")
+    lines = await csv_import.invite_lines(request.app.state.services.sessions, job.patient_ids)
+    return Response(
+        "".join(lines),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="invites.csv"', "Cache-Control": "no-store"},
+    )
+
+
 @router.get("/api/patients/export.csv", tags=["console"], response_class=StreamingResponse)
 async def export_patients(request: Request, actor: ApiChanger) -> StreamingResponse:
     """Every patient (not sandbox, not erased) in the import's columns, streamed as CSV."""

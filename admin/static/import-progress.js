@@ -9,6 +9,7 @@
     document.getElementById("import-done").textContent = job.done;
     document.getElementById("import-state").textContent = job.state;
     document.getElementById("import-message").textContent = job.message || "";
+    document.getElementById("import-invites").hidden = job.state !== "done";
   };
   const poll = async () => {
     try {

@@ -138,6 +138,10 @@ def test_an_operator_imports_a_csv_skipping_its_bad_row(browser: object, site: S
         expect(page.locator("#import-bar")).to_have_attribute("value", "2")  # type: ignore[attr-defined]
         expect(page.locator("#import-message")).to_have_text("2 patients imported, 1 bad rows skipped.")  # type: ignore[attr-defined]
         assert polls, "the progress page did not poll the progress route"
+        with page.expect_download() as download:  # type: ignore[attr-defined]
+            page.get_by_role("link", name="Download the invite codes (CSV)").click()  # type: ignore[attr-defined]
+        codes = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+        assert [line.split(",")[0] for line in codes] == ["name", "Dora Diaz", "Fay Fine"]
         page.get_by_role("link", name="See the patients signing up").click()  # type: ignore[attr-defined]
         expect(page.get_by_role("link", name="Dora Diaz")).to_be_visible()  # type: ignore[attr-defined]
         expect(page.get_by_role("link", name="Fay Fine")).to_be_visible()  # type: ignore[attr-defined]

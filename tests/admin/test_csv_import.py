@@ -108,6 +108,17 @@ async def test_skipping_the_bad_rows_imports_the_good_ones_with_invites_and_one_
         assert all(len(i.code) == 8 and i.expires_at > NOW and i.used_at is None for i in invites)
     (audit,) = await _imports(console)
     assert audit.detail == {"rows": 3, "imported": 2, "skipped": 1}  # counts only, no names or numbers
+    codes = await console.client.get(f"{answer.json()['progress']}/invites.csv", headers=auth)
+    assert codes.status_code == 200
+    assert codes.text.splitlines() == [
+        "name,phone,invite_code",
+        f"Ana Lopez,'+34600111333,{invites[0].code}",
+        f"Cy Young,,{invites[1].code}",
+    ]
+    other = await _auth(console, "admin")
+    assert (
+        await console.client.get(f"{answer.json()['progress']}/invites.csv", headers=other)
+    ).status_code == 404
 
 
 async def test_a_file_that_cannot_be_read_is_a_422_and_a_huge_one_a_413(console: Console) -> None:
