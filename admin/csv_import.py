@@ -172,9 +172,11 @@ class ImportJobs:
         return job
 
     def _prune(self) -> None:
-        for store in (self.previews, self.jobs):
-            while len(store) >= MAX_KEPT:
-                del store[next(iter(store))]
+        while len(self.previews) >= MAX_KEPT:
+            del self.previews[next(iter(self.previews))]
+        finished = [key for key, job in self.jobs.items() if job.state != "running"]
+        for key in finished[: max(0, len(self.jobs) - MAX_KEPT + 1)]:
+            del self.jobs[key]  # the oldest finished ones; a running job is never forgotten
 
 
 async def run_import(

@@ -87,18 +87,16 @@ async def _locked(session: AsyncSession, operator_id: int) -> Operator:
     return operator
 
 
-async def _check_not_last_admin(session: AsyncSession, operator: Operator) -> None:
-    if operator.role is not OperatorRole.ADMIN or not operator.active:
-        return
-    admins = list(
+async def _lock_active_admins(session: AsyncSession) -> list[int]:
+    """Locks the active admins' rows, by id (every caller locks in the same order: no deadlock)."""
+    return list(
         await session.scalars(
             select(Operator.id)
             .where(Operator.role == OperatorRole.ADMIN, Operator.active.is_(True))
+            .order_by(Operator.id)
             .with_for_update()
         )
     )
-    if len(admins) <= 1:
-        raise LastAdmin("this is the last active admin: make another admin first")
 
 
 async def change(
@@ -111,10 +109,12 @@ async def change(
     now: datetime,
 ) -> Operator:
     """Changes an operator's role and/or active flag (each change audited); NotFound or LastAdmin."""
-    operator = await _locked(session, operator_id)
     demoting = role is not None and role is not OperatorRole.ADMIN
-    if demoting or active is False:
-        await _check_not_last_admin(session, operator)
+    # the admins first, then the target: a concurrent demotion waits here and then sees this one's outcome
+    admins = await _lock_active_admins(session) if demoting or active is False else []
+    operator = await _locked(session, operator_id)
+    if (demoting or active is False) and operator_id in admins and len(admins) <= 1:
+        raise LastAdmin("this is the last active admin: make another admin first")
     if role is not None and role is not operator.role:
         before = operator.role
         operator.role = role

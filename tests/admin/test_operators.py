@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
-from storage.models import AuditLog, OperatorRole
-from tests.admin.console import Console, add_operator, add_token, csrf_of, form_token, sign_in
+from admin import operators
+from storage.models import AuditLog, Operator, OperatorRole
+from tests.admin.console import NOW, Console, add_operator, add_token, csrf_of, form_token, sign_in
 
 
 async def _admin(console: Console) -> tuple[int, dict[str, str]]:
@@ -199,3 +202,22 @@ async def test_the_page_adds_an_operator_shows_the_generated_password_once_and_r
         data={"email": "s@clinic.example", "role": "viewer", "password": "short", "csrf_token": csrf},
     )
     assert short.status_code == 422 and "at least 12 characters" in short.text
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one_admin(console: Console) -> None:
+    first = await add_operator(console.sessions, "a@clinic.example", OperatorRole.ADMIN)
+    second = await add_operator(console.sessions, "b@clinic.example", OperatorRole.ADMIN)
+
+    async def demote(target: int, by: int) -> str:
+        try:
+            async with console.sessions() as session, session.begin():
+                await operators.change(session, target, role=OperatorRole.VIEWER, by=by, now=NOW)
+        except operators.LastAdmin:
+            return "refused"
+        return "demoted"
+
+    outcomes = await asyncio.gather(demote(first, second), demote(second, first))
+    assert sorted(outcomes) == ["demoted", "refused"]
+    async with console.sessions() as session:
+        roles = list(await session.scalars(select(Operator.role).order_by(Operator.id)))
+    assert sorted(roles) == [OperatorRole.ADMIN, OperatorRole.VIEWER]
