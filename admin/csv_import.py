@@ -89,7 +89,7 @@ class ImportJob:
     """One import's progress: `done` of `total` rows written; `state` ends as done or failed."""
 
     id: str
-    operator_id: int
+    operator_id: int | None  # None: the system (the command line)
     total: int
     skipped: int
     done: int = 0

@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ocrebot import chat_cli, learn_cli, operator_cli, plan_preview
+from ocrebot import chat_cli, import_cli, learn_cli, operator_cli, plan_preview
 from ocrebot.roles import ROLES
 from ocrebot.settings import Settings, SettingsError, load_settings
 
@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat_cli.add_parser(sub)
     operator_cli.add_parser(sub)
     learn_cli.add_parser(sub)
+    import_cli.add_parser(sub)
     return parser
 
 
