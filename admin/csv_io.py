@@ -244,7 +244,7 @@ def check_row(line: int, cells: dict[str, str], now: datetime) -> CheckedRow:
             phone=phone,
             language=Language(language),
             timezone=zone_name,
-            country=country,
+            country=country or (_region_of(phone) if phone else None),
             formulation=formulation,
             stage=stage,
             next_dose_at=next_dose_at,
@@ -291,6 +291,12 @@ def _phone_of(cells: dict[str, str]) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _region_of(phone: str) -> str | None:
+    """Returns the country a number belongs to (ES for +34...), when it names one."""
+    region = phonenumbers.region_code_for_number(phonenumbers.parse(phone))
+    return region if region in phonenumbers.SUPPORTED_REGIONS else None
 
 
 _ZONES: frozenset[str] | None = None

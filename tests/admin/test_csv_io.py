@@ -101,6 +101,11 @@ def test_a_phone_twice_in_the_file_or_already_stored_is_an_error_on_the_later_ro
     assert checked.rows[2].errors == {"phone": "a patient with this phone number exists already"}
 
 
+def test_the_country_defaults_to_the_phone_numbers() -> None:
+    checked = check_file(f"{HEADER}\n{_row(phone='+1 212 555 0123', country='')}\n".encode(), now=NOW)
+    assert checked.rows[0].fields is not None and checked.rows[0].fields.country == "US"
+
+
 def test_a_local_number_reads_with_the_country_column() -> None:
     checked = check_file(f"{HEADER}\n{_row(phone='600 111 222', country='es')}\n".encode(), now=NOW)
     assert checked.rows[0].fields is not None and checked.rows[0].fields.phone == "+34600111222"
