@@ -207,15 +207,22 @@ async def run_import(
     except _Stale as exc:
         job.state, job.message, job.done = "failed", f"Nothing was imported: {exc}.", 0
         return
-    except SQLAlchemyError as exc:
+    except SQLAlchemyError as exc:  # its text would quote the rows' values: log the kind only
         log.warning("CSV import rolled back: %s", type(exc).__name__)
         job.state, job.message, job.done = "failed", "Nothing was imported: the database refused a row.", 0
         return
+    except Exception as exc:  # a bug: the page must stop waiting, and the log must name no patient
+        log.error("CSV import failed: %s", type(exc).__name__)
+        job.state, job.message, job.done = "failed", "Nothing was imported: an unexpected error (logged).", 0
+        return
     job.patient_ids = ids
     job.state = "done"
-    job.message = f"{len(ids)} patients imported" + (
-        f", {job.skipped} bad rows skipped." if job.skipped else "."
-    )
+    job.message = _count(len(ids), "patient") + " imported"
+    job.message += f", {_count(job.skipped, 'bad row')} skipped." if job.skipped else "."
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 class _Stale(Exception):
@@ -228,7 +235,7 @@ def new_invite_code() -> str:
 
 
 async def add_enrolled(
-    session: AsyncSession, batch: list[PatientFields], *, operator_id: int, now: datetime
+    session: AsyncSession, batch: list[PatientFields], *, operator_id: int | None, now: datetime
 ) -> list[int]:
     """Adds signing-up patients with an invite each, their SMS address and next dose; returns their ids.
 

@@ -136,7 +136,7 @@ def test_an_operator_imports_a_csv_skipping_its_bad_row(browser: object, site: S
         expect(page.get_by_role("heading", name="Importing patients")).to_be_visible()  # type: ignore[attr-defined]
         expect(page.locator("#import-state")).to_have_text("done")  # type: ignore[attr-defined]
         expect(page.locator("#import-bar")).to_have_attribute("value", "2")  # type: ignore[attr-defined]
-        expect(page.locator("#import-message")).to_have_text("2 patients imported, 1 bad rows skipped.")  # type: ignore[attr-defined]
+        expect(page.locator("#import-message")).to_have_text("2 patients imported, 1 bad row skipped.")  # type: ignore[attr-defined]
         assert polls, "the progress page did not poll the progress route"
         with page.expect_download() as download:  # type: ignore[attr-defined]
             page.get_by_role("link", name="Download the invite codes (CSV)").click()  # type: ignore[attr-defined]

@@ -59,7 +59,7 @@ async def test_errors_are_listed_and_nothing_is_imported_until_bad_rows_are_skip
     out = capsys.readouterr()
     [invite] = await _rows(cli_db, Invite)
     assert out.out.splitlines() == ["name,phone,invite_code", f"Ana Lopez,'+34600111333,{invite.code}"]
-    assert "1 patients imported, 1 bad rows skipped." in out.err
+    assert "1 patient imported, 1 bad row skipped." in out.err
     [patient] = await _rows(cli_db, Patient)
     assert patient.display_name == "Ana Lopez"
     [audit] = [row for row in await _rows(cli_db, AuditLog) if row.action == "patient.import"]
