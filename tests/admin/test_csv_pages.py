@@ -131,3 +131,19 @@ async def test_progress_moves_batch_by_batch_over_the_largest_file(console: Cons
     assert len(job.patient_ids) == MAX_ROWS and await _patients(console) == MAX_ROWS
     assert len(seen) > 3 and all(done % csv_import.BATCH_ROWS == 0 for done in seen), seen
     print(f"imported {MAX_ROWS} rows in {elapsed:.2f} s")  # noqa: T201 - the number the report quotes
+
+
+async def test_cells_are_shown_as_text_never_as_markup(console: Console) -> None:
+    location, _ = await _upload(
+        console, f"{HEADER}\n<script>alert(1)</script>,,en,Europe/Madrid,,,,,\n".encode()
+    )
+    preview = await console.client.get(location)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in preview.text and "<script>alert" not in preview.text
+
+
+async def test_a_body_declared_too_big_is_refused_before_it_is_read(console: Console) -> None:
+    await add_operator(console.sessions, "nurse@clinic.example")
+    await sign_in(console.client, "nurse@clinic.example")
+    answer = await console.client.post("/api/patients/import", content=b"a" * 1_100_000)
+    assert answer.status_code == 413 and "larger than 1000 kB" in answer.json()["detail"][0]["msg"]
+    assert await _patients(console) == 0
