@@ -33,7 +33,7 @@ test: $(VENV)/.installed-dev chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 screenshots: $(VENV)/.installed-dev chromium
-	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/admin/test_browser.py
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/admin/test_browser.py tests/admin/test_browser_admin_tools.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
