@@ -18,7 +18,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from admin import api, pages, simulator
+from admin import api, pages, patient_forms, simulator
 from admin.auth import Actor, Console, LoginRequired, api_actor, login_url, page_actor
 from admin.rendering import create_templates
 from admin.sandbox import Sandbox
@@ -40,6 +40,7 @@ def install(app: FastAPI, settings: ConsoleSettings) -> None:
     """Adds the console, the API and the protected docs to `app` (built with docs_url=openapi_url=None)."""
     app.state.console = Console.from_secret(settings.session_secret, settings.public_base_url)
     app.state.console_templates = create_templates(settings.default_timezone)
+    app.include_router(patient_forms.router)  # before pages: its /patients/{id}/{action} would match first
     app.include_router(pages.router)
     app.include_router(simulator.router)
     app.include_router(api.router)
