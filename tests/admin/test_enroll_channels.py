@@ -22,7 +22,7 @@ from storage.models import (
     Patient,
     PatientStatus,
 )
-from tests.admin.console import NOW, Console, add_operator, add_token, running_console
+from tests.admin.console import NOW, Console, add_operator, add_token, csrf_of, running_console, sign_in
 from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
 from tests.ocrebot.conftest import SETTING_NAMES
@@ -152,3 +152,39 @@ async def test_a_number_that_texted_stop_gets_no_invite(
     )
     assert answer.status_code == 201 and answer.json()["sms"] == "opted_out"
     assert twilio.sent == []
+
+
+async def test_the_enrol_form_texts_the_invite_and_the_page_shows_the_link_and_its_qr_code(
+    live: Console, channels: tuple[FakeTelegram, FakeTwilio]
+) -> None:
+    _, twilio = channels
+    transport = httpx.ASGITransport(app=live.app)
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as client:  # secure cookies: https
+        await add_operator(live.sessions, "nurse@clinic.example", OperatorRole.OPERATOR)
+        assert (await sign_in(client, "nurse@clinic.example")).status_code == 303
+        token = await csrf_of(client)
+        form = await client.get("/admin/enroll")
+        assert 'name="phone"' in form.text and "SMS is not configured" not in form.text
+        bad = await client.post(
+            "/admin/enroll", data={"csrf_token": token, "display_name": "Ivo", "phone": "12345"}
+        )
+        assert bad.status_code == 422 and "international number" in bad.text and twilio.sent == []
+        done = await client.post(
+            "/admin/enroll",
+            data={
+                "csrf_token": token,
+                "display_name": "Ivo Paz",
+                "language": "es",
+                "phone": "+34 611 222 555",
+            },
+        )
+        assert done.status_code == 303 and "notice=invite_sms_sent" in done.headers["location"]
+        page = await client.get(done.headers["location"].split("#")[0])
+        async with live.sessions() as session:
+            invite = await session.scalar(select(Invite))
+        assert invite is not None
+        link = f"https://t.me/{BOT_USERNAME}?start={invite.code}"
+        assert "Invite sent by SMS." in page.text and f'href="{link}"' in page.text
+        assert '<svg xmlns="http://www.w3.org/2000/svg"' in page.text and 'class="qr"' in page.text
+        assert [m["body"] for m in twilio.sent] == [invite_sms("es", invite.code, link)]
+        assert "ALTA " + invite.code in twilio.sent[0]["body"]
