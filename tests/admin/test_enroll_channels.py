@@ -18,11 +18,13 @@ from storage.models import (
     ChannelAddress,
     Invite,
     MessageLog,
+    MessageStatus,
     OperatorRole,
     Patient,
     PatientStatus,
+    ScheduledMessage,
 )
-from tests.admin.console import NOW, Console, add_operator, add_token, csrf_of, running_console, sign_in
+from tests.admin.console import NOW, Console, add_operator, add_token, csrf_of, running_console, seed, sign_in
 from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
 from tests.ocrebot.conftest import SETTING_NAMES
@@ -188,3 +190,30 @@ async def test_the_enrol_form_texts_the_invite_and_the_page_shows_the_link_and_i
         assert '<svg xmlns="http://www.w3.org/2000/svg"' in page.text and 'class="qr"' in page.text
         assert [m["body"] for m in twilio.sent] == [invite_sms("es", invite.code, link)]
         assert "ALTA " + invite.code in twilio.sent[0]["body"]
+
+
+async def test_a_one_off_goes_to_telegram_as_written_through_the_dispatcher(
+    live: Console, channels: tuple[FakeTelegram, FakeTwilio]
+) -> None:
+    telegram, _ = channels
+    seeded = await seed(live.sessions)  # Ana: Telegram chat 4242; her 7-day reminder is overdue too
+    await add_operator(live.sessions, "nurse@clinic.example", OperatorRole.OPERATOR)
+    auth = {"Authorization": f"Bearer {await add_token(live.sessions, 'nurse@clinic.example')}"}
+    text = "Hola Ana: the day unit is on floor 2 now.\nSee you Thursday!"
+    answer = await live.client.post(
+        f"/api/patients/{seeded.active}/messages", json={"text": text}, headers=auth
+    )
+    assert answer.status_code == 202
+    message_id = answer.json()["message_id"]
+    report = await live.app.state.services.dispatcher.run_once(live.clock.now())
+    assert report.failed == 0 and report.sent >= 1
+    assert [m["text"] for m in telegram.sent if int(m["chat_id"]) == 4242 and m.get("text") == text] == [text]
+    async with live.sessions() as session:
+        row = await session.get(ScheduledMessage, message_id)
+        log = list(
+            await session.scalars(select(MessageLog).where(MessageLog.scheduled_message_id == message_id))
+        )
+    assert row is not None and row.status is MessageStatus.SENT and row.channel is Channel.TELEGRAM
+    assert [(entry.text, entry.delivery_status, entry.channel) for entry in log] == [
+        (text, None, Channel.TELEGRAM)
+    ]
