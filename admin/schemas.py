@@ -169,7 +169,7 @@ Phone = Annotated[
 class EnrollIn(BaseModel):
     """A patient to enroll: they get an invite (Telegram link and QR, and an SMS when a phone is given)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     display_name: str = Field(min_length=1, max_length=100)
     language: Language | None = Field(default=None, description="DEFAULT_LANGUAGE when left out")
@@ -237,7 +237,7 @@ class DoseGivenOut(BaseModel):
 class OneOffIn(BaseModel):
     """A message sent once, now, as written, in the patient's channel."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     text: str = Field(min_length=1, max_length=1000)
 

@@ -113,6 +113,8 @@ async def test_bad_enrolments_are_422s_naming_each_field_and_store_nothing(conso
         ("body", "phone"),
         ("body", "language"),
     }
+    blank = await console.client.post("/api/patients", json={"display_name": "   "}, headers=auth)
+    assert blank.status_code == 422 and _locs(blank) == {("body", "display_name")}
     extra = await console.client.post(
         "/api/patients", json={"display_name": "X", "sms_consent": True}, headers=auth
     )
