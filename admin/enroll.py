@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -121,21 +122,29 @@ class BotName:
     """The Telegram bot's username, asked of the Bot API (getMe) on first use and kept.
 
     token, base_url: the bot token and Bot API base URL of the settings; no token means Telegram is off.
+    retry_s: after a failed getMe, how long pages go without a link before asking again (no page waits
+    on an unreachable Bot API each time).
     """
 
-    def __init__(self, token: str | None, base_url: str) -> None:
+    def __init__(self, token: str | None, base_url: str, retry_s: float = 60) -> None:
         self._token = token
         self._base_url = base_url
+        self._retry_s = retry_s
         self._username: str | None = None
+        self._failed_at: float | None = None
 
     async def username(self) -> str | None:
         """Returns the bot's username, or None when Telegram is off or the Bot API cannot be reached."""
-        if self._username is None and self._token is not None:
-            try:
-                async with Bot(self._token, base_url=self._base_url) as bot:
-                    self._username = bot.username
-            except TelegramError as exc:
-                log.warning("getMe for the invite link failed: %s", type(exc).__name__)
+        if self._username is not None or self._token is None:
+            return self._username
+        if self._failed_at is not None and time.monotonic() - self._failed_at < self._retry_s:
+            return None
+        try:
+            async with Bot(self._token, base_url=self._base_url) as bot:
+                self._username = bot.username
+        except TelegramError as exc:
+            self._failed_at = time.monotonic()
+            log.warning("getMe for the invite link failed: %s", type(exc).__name__)
         return self._username
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from admin.enroll import MAX_SMS_SEGMENTS, invite_sms, new_code, qr_svg
+from admin.enroll import MAX_SMS_SEGMENTS, BotName, invite_sms, new_code, qr_svg
 from care.sms_segments import segments
 from storage.models import (
     AddressState,
@@ -217,3 +217,17 @@ async def test_a_one_off_goes_to_telegram_as_written_through_the_dispatcher(
     assert [(entry.text, entry.delivery_status, entry.channel) for entry in log] == [
         (text, None, Channel.TELEGRAM)
     ]
+
+
+async def test_the_bot_name_is_asked_once_and_an_unreachable_bot_api_is_not_asked_on_every_page(
+    channels: tuple[FakeTelegram, FakeTwilio],
+) -> None:
+    telegram, _ = channels
+    name = BotName(telegram.token, telegram.base_url)
+    assert await name.username() == BOT_USERNAME and await name.username() == BOT_USERNAME
+    assert [call.method for call in telegram.calls].count("getMe") == 1
+    telegram.fail_next("getMe", 500, "Internal Server Error")
+    down = BotName(telegram.token, telegram.base_url, retry_s=3600)
+    assert await down.username() is None and await down.username() is None
+    assert [call.method for call in telegram.calls].count("getMe") == 2  # the failed one, not retried
+    assert await BotName(None, telegram.base_url).username() is None  # Telegram off: nothing asked
