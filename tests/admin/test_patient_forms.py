@@ -6,7 +6,9 @@ the label's warnings to confirm) and stores nothing; viewers see no form and get
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
 
 from storage.models import Dose, DoseStatus, Invite, OperatorRole, Patient, ScheduledMessage
 from tests.admin.console import Console, add_operator, csrf_of, seed, sign_in
@@ -149,3 +151,37 @@ async def test_erasing_from_the_page_needs_the_number_typed(console: Console) ->
     listing = await console.client.get(done.headers["location"])
     assert "Patient erased." in listing.text and "Carl Stone" not in listing.text
     assert (await console.client.get(base)).status_code == 404
+
+
+async def test_an_expired_invite_is_replaced_from_the_page(console: Console) -> None:
+    token = await _signed_in(console)
+    done = await console.client.post("/admin/enroll", data={"csrf_token": token, "display_name": "Jon"})
+    url = done.headers["location"].split("?")[0]
+    async with (
+        console.sessions() as session,
+        session.begin(),
+    ):  # a month on (moving the clock ends the session)
+        await session.execute(update(Invite).values(expires_at=console.clock.now() - timedelta(minutes=1)))
+    page = await console.client.get(url)
+    assert "No open invite" in page.text and "Make a new invite" in page.text
+    made = await console.client.post(f"{url}/invite", data={"csrf_token": token})
+    assert made.status_code == 303 and "notice=invite" in made.headers["location"]
+    async with console.sessions() as session:
+        codes = list(await session.scalars(select(Invite.code).order_by(Invite.id)))
+    assert len(codes) == 2 and codes[1] in (await console.client.get(url)).text
+    bad = await console.client.post(f"{url}/invite", data={"csrf_token": token, "phone": "+1 555"})
+    assert bad.status_code == 422 and "The number" in bad.text
+
+
+async def test_the_openapi_schema_documents_the_patient_actions(console: Console) -> None:
+    await _signed_in(console)
+    paths = (await console.client.get("/api/openapi.json")).json()["paths"]
+    for path in (
+        "/api/patients",
+        "/api/patients/{patient_id}/invites",
+        "/api/patients/{patient_id}/appointment",
+    ):
+        assert path in paths
+    for path in ("/api/patients/{patient_id}/doses", "/api/patients/{patient_id}/messages"):
+        assert "post" in paths[path]
+    assert "post" in paths["/api/patients/{patient_id}/erase"]
