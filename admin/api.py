@@ -1,4 +1,5 @@
-"""The JSON API under /api: patients (search, record, pause/resume/unsubscribe) and alerts (list, ack).
+"""The JSON API under /api: patients (search, record, pause/resume/unsubscribe, enroll and invite, next
+appointment, dose given, one-off message, erase) and alerts (list, ack).
 
 Every route needs a session cookie or a Bearer token (`admin.auth`); changes need the operator role and,
 with a cookie, the CSRF header. Bad input is a 422 naming the field (FastAPI's validation).
@@ -9,26 +10,38 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 
-from admin import actions, queries
+from admin import actions, doses, enroll, messages, queries
 from admin.auth import Actor, api_actor, now_of, require_role
 from admin.schemas import (
     AckIn,
     AckOut,
     AlertOut,
+    AppointmentIn,
+    AppointmentOut,
     CheckInOut,
+    DoseGivenIn,
+    DoseGivenOut,
     DoseOut,
+    EnrollIn,
+    EraseIn,
+    InviteIn,
+    InviteOut,
     LogItem,
+    OneOffIn,
+    OneOffOut,
     PatientDetail,
     PatientList,
     PatientSummary,
     StatusChangeOut,
     TimelineItem,
+    WarningOut,
 )
 from care.formulation import Formulation
 from storage import alerts
-from storage.models import OperatorRole, PatientStatus
+from storage.models import Invite, Language, OperatorRole, PatientStatus
 
 router = APIRouter(prefix="/api", tags=["console"])
 Reader = Annotated[Actor, Depends(api_actor)]
@@ -175,3 +188,176 @@ async def ack_alert(request: Request, actor: Changer, check_in_id: int, body: Ac
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     assert row.acknowledged_at is not None
     return AckOut(id=row.id, acknowledged_at=row.acknowledged_at, ack_note=row.ack_note)
+
+
+def _field_error(field: str, message: str, value: object) -> RequestValidationError:
+    """A 422 shaped like FastAPI's own: the body field and what is wrong with it."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": ("body", field), "msg": message, "input": value}]
+    )
+
+
+async def invite_answer(request: Request, actor: Actor, invite: Invite, phone: str | None) -> InviteOut:
+    """The invite's link, and its SMS sent to `phone` when one is given (console pages use it too)."""
+    state = request.app.state
+    link = enroll.telegram_link(await enroll.bot_name_of(state).username(), invite.code)
+    sent = None
+    if phone is not None:
+        sent = await enroll.send_sms_invite(
+            state.services.sessions,
+            enroll.sms_sender_of(state),
+            invite,
+            phone,
+            link,
+            operator_id=actor.operator_id,
+            now=now_of(request),
+        )
+    return InviteOut(
+        patient_id=invite.patient_id,
+        code=invite.code,
+        expires_at=invite.expires_at,
+        telegram_link=link,
+        sms=sent.status if sent else None,
+        sms_error=sent.error if sent else None,
+    )
+
+
+@router.post("/patients", response_model=InviteOut, status_code=status.HTTP_201_CREATED)
+async def enroll_patient(request: Request, actor: Changer, body: EnrollIn) -> InviteOut:
+    """Enrolls a patient (signing up) and makes their invite: Telegram link, SMS when a phone is given."""
+    services = request.app.state.services
+    settings = services.settings
+    new = enroll.NewPatient(
+        display_name=body.display_name.strip(),
+        language=body.language or Language(settings.default_language),
+        timezone=body.timezone or settings.default_timezone,
+        formulation=body.formulation,
+    )
+    _, invite = await enroll.enroll(
+        services.sessions, new, operator_id=actor.operator_id, now=now_of(request)
+    )
+    return await invite_answer(request, actor, invite, body.phone)
+
+
+@router.post("/patients/{patient_id}/invites", response_model=InviteOut, status_code=status.HTTP_201_CREATED)
+async def new_invite(request: Request, actor: Changer, patient_id: int, body: InviteIn) -> InviteOut:
+    """Makes a fresh invite for a patient still signing up; texts it when a phone is given."""
+    try:
+        invite = await enroll.make_invite(
+            request.app.state.services.sessions,
+            patient_id,
+            operator_id=actor.operator_id,
+            now=now_of(request),
+        )
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return await invite_answer(request, actor, invite, body.phone)
+
+
+@router.put("/patients/{patient_id}/appointment", response_model=AppointmentOut)
+async def set_appointment(
+    request: Request, actor: Changer, patient_id: int, body: AppointmentIn
+) -> AppointmentOut:
+    """Sets the next appointment; 409 with the label warnings unless `confirm`, 422 for an impossible date."""
+    services = request.app.state.services
+    try:
+        booked = await doses.set_appointment(
+            services.sessions,
+            patient_id,
+            body.starts_at,
+            (body.location or "").strip() or None,
+            confirm=body.confirm,
+            operator_id=actor.operator_id,
+            plan=services.plan,
+            now=now_of(request),
+        )
+    except doses.BadDate as exc:
+        raise _field_error("starts_at", exc.message, str(body.starts_at)) from None
+    except doses.NeedsConfirmation as exc:
+        warnings = [{"code": str(w.code), "message": w.message} for w in exc.warnings]
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            {"message": "breaks a label rule: send again with confirm=true to book it", "warnings": warnings},
+        ) from None
+    except actions.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except actions.Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return AppointmentOut(
+        dose_id=booked.dose_id,
+        number=booked.number,
+        planned_at=booked.planned_at,
+        warnings=[WarningOut(code=str(w.code), message=w.message) for w in booked.warnings],
+    )
+
+
+@router.post("/patients/{patient_id}/doses", response_model=DoseGivenOut, status_code=status.HTTP_201_CREATED)
+async def record_dose(request: Request, actor: Changer, patient_id: int, body: DoseGivenIn) -> DoseGivenOut:
+    """Records a dose as given; the reminders re-anchor on it as when the patient reports it."""
+    services = request.app.state.services
+    try:
+        given = await doses.record_dose(
+            services.sessions,
+            patient_id,
+            body.given_at,
+            operator_id=actor.operator_id,
+            plan=services.plan,
+            now=now_of(request),
+        )
+    except doses.BadDate as exc:
+        raise _field_error("given_at", exc.message, str(body.given_at)) from None
+    except actions.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except actions.Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return DoseGivenOut(
+        dose_id=given.dose_id,
+        number=given.number,
+        given_at=given.given_at,
+        suggested_next=given.suggested_next,
+    )
+
+
+@router.post(
+    "/patients/{patient_id}/messages", response_model=OneOffOut, status_code=status.HTTP_202_ACCEPTED
+)
+async def send_one_off(request: Request, actor: Changer, patient_id: int, body: OneOffIn) -> OneOffOut:
+    """Queues a one-off message, sent now as written in the patient's channel (not held by quiet hours)."""
+    try:
+        row = await messages.queue_one_off(
+            request.app.state.services.sessions,
+            patient_id,
+            body.text,
+            operator_id=actor.operator_id,
+            now=now_of(request),
+        )
+    except messages.TooLong as exc:
+        raise _field_error("text", str(exc), body.text) from None
+    except actions.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except actions.Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    if row.sandbox:  # the simulator's patients live on their own clock: deliver it there, now
+        sandbox = request.app.state.sandbox
+        await sandbox.deliver_until(patient_id, (await sandbox.clock_for(patient_id)).now())
+    return OneOffOut(message_id=row.message_id, due_at=row.due_at, status=row.status)
+
+
+@router.post("/patients/{patient_id}/erase", status_code=status.HTTP_204_NO_CONTENT)
+async def erase_patient(request: Request, actor: Changer, patient_id: int, body: EraseIn) -> Response:
+    """Erases every record of the patient; `confirm` must be the patient's number. Cannot be undone."""
+    try:
+        await messages.erase(
+            request.app.state.services.sessions,
+            patient_id,
+            body.confirm,
+            operator_id=actor.operator_id,
+            now=now_of(request),
+        )
+    except actions.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except ValueError as exc:
+        raise _field_error("confirm", str(exc), body.confirm) from None
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from admin import accounts, actions, queries
+from admin import accounts, actions, enroll, queries
 from admin.auth import (
     PRELOGIN_COOKIE,
     SESSION_COOKIE,
@@ -47,6 +48,16 @@ NOTICES = {
     "unsubscribe": "Patient unsubscribed: nothing more will be sent.",
     "ack": "Alert acknowledged.",
     "signed_out": "You are signed out.",
+    "enrolled": "Patient enrolled: give them the invite below.",
+    "invite": "New invite made.",
+    "invite_sms_sent": "Invite sent by SMS.",
+    "invite_sms_failed": "The SMS invite could not be sent: give the patient the code or the QR code.",
+    "invite_sms_sms_off": "SMS is not configured: no SMS was sent. Give the patient the code or the QR code.",
+    "invite_sms_opted_out": "That number texted STOP: no SMS was sent.",
+    "appointment": "Appointment saved: the reminders follow it.",
+    "dose": "Dose recorded: the reminders start again from it.",
+    "one_off": "Message queued: it goes out now.",
+    "erased": "Patient erased.",
 }
 THROTTLED = "Too many failed sign-ins. Try again in 15 minutes."
 WRONG = "Wrong email or password."
@@ -219,16 +230,29 @@ async def patients(
         offset=offset,
         limit=limit,
         pager=pager,
+        notice=_notice(request),
     )
 
 
 @router.get("/patients/{patient_id}")
 async def patient(request: Request, actor: Reader, patient_id: int) -> Response:
     """A patient's profile, channels, doses, check-ins (with the acknowledge form) and timeline."""
+    return await patient_page(request, actor, patient_id, notice=_notice(request))
+
+
+async def patient_page(
+    request: Request, actor: Actor, patient_id: int, *, status_code: int = 200, **extra: Any
+) -> Response:
+    """Renders the patient page; `extra` carries a form's errors, warnings and values back to it."""
+    now = now_of(request)
     async with request.app.state.services.sessions() as db:
         record = await queries.patient_record(db, patient_id)
+        invite = await enroll.open_invite(db, patient_id, now) if record is not None else None
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient")
+    link = None
+    if invite is not None and actor.may(OperatorRole.OPERATOR):
+        link = enroll.telegram_link(await enroll.bot_name_of(request.app.state).username(), invite.code)
     current = record.patient.status
     buttons = [
         ("pause", "Pause reminders", current is PatientStatus.ACTIVE),
@@ -239,7 +263,20 @@ async def patient(request: Request, actor: Reader, patient_id: int) -> Response:
             current in (PatientStatus.SIGNING_UP, PatientStatus.ACTIVE, PatientStatus.PAUSED),
         ),
     ]
-    return render(request, "patient.html", actor, r=record, buttons=buttons, notice=_notice(request))
+    return render(
+        request,
+        "patient.html",
+        actor,
+        status_code=status_code,
+        r=record,
+        buttons=buttons,
+        invite=invite,
+        invite_link=link,
+        invite_qr=enroll.qr_svg(link) if link else None,
+        sms_on=enroll.sms_sender_of(request.app.state) is not None,
+        patient_now=now.astimezone(ZoneInfo(record.patient.timezone)),
+        **({"errors": {}, "warnings": [], "form": {}} | extra),
+    )
 
 
 @router.post("/patients/{patient_id}/{action}")

@@ -18,7 +18,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from admin import api, csv_pages, operator_pages, pages, simulator
+from admin import api, csv_pages, operator_pages, pages, patient_forms, simulator
 from admin.auth import Actor, Console, LoginRequired, api_actor, login_url, page_actor
 from admin.rendering import create_templates
 from admin.sandbox import Sandbox
@@ -42,6 +42,7 @@ def install(app: FastAPI, settings: ConsoleSettings) -> None:
     app.state.console_templates = create_templates(settings.default_timezone)
     app.include_router(csv_pages.router)  # first: its /patients/import paths must beat /patients/{id}
     app.include_router(operator_pages.router)
+    app.include_router(patient_forms.router)  # before pages: its /patients/{id}/{action} would match first
     app.include_router(pages.router)
     app.include_router(simulator.router)
     app.include_router(api.router)

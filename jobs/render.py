@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.outbound import OutboundContext, OutboundTexts, Rendered, render_outbound
 from care.clock import Clock
 from care.triage import TriagePolicy
+from storage import outbox, patients
 from storage.models import Channel, Dose, DoseStatus, Patient, TreatmentCourse
 from storage.outbox import ClaimedMessage
 
@@ -43,6 +44,11 @@ class OutboxRenderer:
     async def __call__(
         self, session: AsyncSession, message: ClaimedMessage, patient: Patient, channel: Channel
     ) -> Rendered:
+        if message.kind == outbox.ONE_OFF:  # an operator's words, sent as they wrote them
+            text = await patients.queued_text(session, message.id)
+            if text is None:
+                raise LookupError(f"one-off message {message.id} has no queued text")
+            return Rendered(text, ())
         zone = ZoneInfo(patient.timezone)
         dose = await session.get(Dose, message.dose_id) if message.dose_id is not None else None
         if dose is None:  # the booking nudge: about the last dose given

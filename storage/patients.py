@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AddressState, Channel, ChannelAddress, Direction, MessageLog, Patient
 
+QUEUED = "queued"  # the delivery status of a person's message whose outbox row has not gone out yet
+
 
 async def fresh_patient(session: AsyncSession, patient_id: int) -> Patient | None:
     """Returns the patient as the database holds it now (not a copy cached by this session), or None."""
@@ -67,7 +69,19 @@ async def log_outbound(
     scheduled_message_id: int | None = None,
     provider_id: str | None = None,
 ) -> MessageLog:
-    """Adds the message_log row of a message that went out."""
+    """Adds the message_log row of a message that went out (completes its queued row, if it has one)."""
+    if scheduled_message_id is not None:
+        queued = await session.scalar(
+            select(MessageLog).where(
+                MessageLog.scheduled_message_id == scheduled_message_id,
+                MessageLog.delivery_status == QUEUED,
+            )
+        )
+        if queued is not None:
+            queued.channel, queued.text, queued.provider_id = channel, text, provider_id
+            queued.delivery_status, queued.created_at = None, now
+            await session.flush()
+            return queued
     row = MessageLog(
         patient_id=patient_id,
         channel=channel,
@@ -80,3 +94,39 @@ async def log_outbound(
     session.add(row)
     await session.flush()
     return row
+
+
+async def queue_text(
+    session: AsyncSession,
+    *,
+    patient_id: int,
+    channel: Channel,
+    text: str,
+    scheduled_message_id: int,
+    now: datetime,
+) -> MessageLog:
+    """Keeps the text of an outbox row written by a person (no template makes it) until it is sent.
+
+    The row is the message's log row, marked `queued`; `log_outbound` completes it when the message goes.
+    """
+    row = MessageLog(
+        patient_id=patient_id,
+        channel=channel,
+        direction=Direction.OUTBOUND,
+        text=text,
+        scheduled_message_id=scheduled_message_id,
+        delivery_status=QUEUED,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def queued_text(session: AsyncSession, scheduled_message_id: int) -> str | None:
+    """Returns the queued text of an outbox row written by a person, or None."""
+    return await session.scalar(
+        select(MessageLog.text).where(
+            MessageLog.scheduled_message_id == scheduled_message_id, MessageLog.delivery_status == QUEUED
+        )
+    )

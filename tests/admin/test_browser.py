@@ -152,3 +152,63 @@ def test_the_simulator_jumps_a_day_and_the_reminder_arrives(page: object, site: 
     page.get_by_role("button", name="Send").click()  # type: ignore[attr-defined]
     expect(page.locator(".bubble.me")).to_have_text(re.compile("hello"))  # type: ignore[attr-defined]
     _shot(page, "simulator")
+
+
+def test_an_operator_enrolls_a_patient_and_gets_the_invite(page: object, site: Site) -> None:
+    expect = playwright_api.expect
+    page.goto(f"{site.url}/admin/patients")  # type: ignore[attr-defined]
+    page.get_by_role("link", name="Enroll a patient").click()  # type: ignore[attr-defined]
+    expect(page.get_by_role("heading", name="Enroll a patient")).to_be_visible()  # type: ignore[attr-defined]
+    expect(page.locator("#sms-off")).to_be_visible()  # type: ignore[attr-defined]
+    page.get_by_label("Name").fill("Ines Mora")  # type: ignore[attr-defined]
+    page.get_by_label("Language").select_option("es")  # type: ignore[attr-defined]
+    page.get_by_label("Formulation").select_option("iv")  # type: ignore[attr-defined]
+    page.get_by_label("Time zone").fill("Atlantis/Lost")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Enroll and make the invite").click()  # type: ignore[attr-defined]
+    expect(page.get_by_text("must be an IANA time zone")).to_be_visible()  # type: ignore[attr-defined]
+    expect(page.get_by_label("Name")).to_have_value("Ines Mora")  # type: ignore[attr-defined]
+    _shot(page, "enroll")
+    page.get_by_label("Time zone").fill("Europe/Madrid")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Enroll and make the invite").click()  # type: ignore[attr-defined]
+    expect(page.get_by_text("Patient enrolled: give them the invite below.")).to_be_visible()  # type: ignore[attr-defined]
+    expect(page.locator("#patient-status")).to_have_text("signing up")  # type: ignore[attr-defined]
+    code = page.locator("#invite-code").inner_text()  # type: ignore[attr-defined]
+    assert re.fullmatch(r"[A-Z2-9]{8}", code), code
+    expect(page.get_by_text(f"JOIN {code}")).to_be_visible()  # type: ignore[attr-defined]
+
+
+def test_an_operator_moves_an_appointment_records_a_dose_and_confirms_a_label_warning(
+    page: object, site: Site
+) -> None:
+    expect = playwright_api.expect
+    page.goto(f"{site.url}/admin/patients/{site.seeded.active}")  # type: ignore[attr-defined]
+    page.get_by_label(re.compile("^When")).fill("2026-12-11T10:30")  # type: ignore[attr-defined]
+    page.get_by_label("Where").fill("Day unit, floor 2")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Save appointment").click()  # type: ignore[attr-defined]
+    expect(page.get_by_text("Appointment saved: the reminders follow it.")).to_be_visible()  # type: ignore[attr-defined]
+    doses = page.locator("#doses table")  # type: ignore[attr-defined]
+    expect(doses).to_contain_text("Fri 11 Dec 2026 10:30 CET")
+    expect(doses).to_contain_text("Day unit, floor 2")
+    page.get_by_label(re.compile("^Given")).fill("2026-12-06T10:00")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Record dose").click()  # type: ignore[attr-defined]
+    expect(page.get_by_text("Dose recorded: the reminders start again from it.")).to_be_visible()  # type: ignore[attr-defined]
+    expect(doses).to_contain_text("given Sun 06 Dec 2026 10:00 CET")
+    page.get_by_label(re.compile("^When")).fill("2027-02-01T09:15")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Save appointment").click()  # type: ignore[attr-defined]
+    warning = page.locator("#appointment-warnings")  # type: ignore[attr-defined]
+    expect(warning).to_contain_text("at least 5 months apart")
+    expect(doses).not_to_contain_text("01 Feb 2027")  # nothing stored before the operator confirms
+    _shot(page, "appointment-warning")
+    page.get_by_role("button", name="Book anyway").click()  # type: ignore[attr-defined]
+    expect(page.get_by_text("Appointment saved: the reminders follow it.")).to_be_visible()  # type: ignore[attr-defined]
+    expect(doses).to_contain_text("Mon 01 Feb 2027 09:15 CET")
+
+
+def test_a_one_off_to_a_sandbox_patient_shows_up_in_the_simulator(page: object, site: Site) -> None:
+    expect = playwright_api.expect
+    page.goto(f"{site.url}/admin/patients/{site.sandbox_id}")  # type: ignore[attr-defined]
+    page.get_by_label("message to the patient").fill("Your clinic moved to floor 2.")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Send now").click()  # type: ignore[attr-defined]
+    expect(page.get_by_text("Message queued: it goes out now.")).to_be_visible()  # type: ignore[attr-defined]
+    page.goto(f"{site.url}/admin/simulator/{site.sandbox_id}")  # type: ignore[attr-defined]
+    expect(page.locator(".bubble.bot").last).to_contain_text("Your clinic moved to floor 2.")  # type: ignore[attr-defined]

@@ -1,0 +1,274 @@
+"""Enrolling a patient from the console: the patient row, its invite code, the Telegram link and QR, the SMS.
+
+Owns what an invite is made of: a code of 8 capitals and digits easy to read out and type (no 0/O, 1/I),
+valid `INVITE_TTL`; the Telegram deep link `https://t.me/<bot>?start=<code>` (the bot's username from the
+Bot API's getMe, asked once and kept); its QR code as inline SVG (segno); and the SMS invite, sent at once
+through the SMS sender to the number the operator typed (E.164), never to a number that texted STOP.
+The invite SMS names neither the disease nor the drug: a mistyped number must learn nothing about anyone.
+The patient redeems the code with `/start <code>` or by texting `JOIN <code>` (`bot.dialog.invites`).
+Must not import `bot` or `ocrebot`.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import phonenumbers
+import segno
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot
+from telegram.error import TelegramError
+
+from admin.accounts import audit
+from care.formulation import Formulation
+from care.sms_segments import segments
+from storage import patients
+from storage.models import AddressState, Channel, ChannelAddress, Invite, Language, Patient, PatientStatus
+
+log = logging.getLogger(__name__)
+
+INVITE_TTL = timedelta(days=30)
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+MAX_SMS_SEGMENTS = 2
+
+# The invite SMS, by the patient's language; {code} always, {telegram} only when Telegram is on.
+INVITE_SMS = {
+    "en": "Your clinic invites you to get appointment reminders by text. To join, reply JOIN {code}",
+    "es": "Su clinica le invita a recibir recordatorios de sus citas por SMS. Para unirse, responda "
+    "ALTA {code}",
+}
+INVITE_SMS_TELEGRAM = {
+    "en": " (or open {link} in Telegram)",
+    "es": " (o abra {link} en Telegram)",
+}
+INVITE_SMS_END = {"en": ". Reply STOP to opt out.", "es": ". Responda STOP para no recibir mensajes."}
+
+
+class BadPhone(ValueError):
+    """The number is not a valid international (E.164) phone number."""
+
+
+class SmsSender(Protocol):
+    """What the console needs of the SMS channel (`bot.channels.sms.SmsSender` is one)."""
+
+    async def send(self, address: str, text: str, options: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class NewPatient:
+    """What the operator fills in to enroll someone; consent is always the patient's own, later."""
+
+    display_name: str
+    language: Language
+    timezone: str
+    formulation: Formulation | None = None
+
+
+@dataclass(frozen=True)
+class InviteSent:
+    """What became of an SMS invite: "sent", "failed", "opted_out" (the number texted STOP) or "sms_off"."""
+
+    status: str
+    error: str | None = None
+
+
+def new_code() -> str:
+    """Returns a fresh random invite code."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def e164(number: str) -> str:
+    """Returns `number` in E.164 ("+34600111222"), or raises BadPhone; it must start with + and a country."""
+    try:
+        parsed = phonenumbers.parse(number.strip(), None)
+    except phonenumbers.NumberParseException:
+        raise BadPhone("must be an international number starting with + and the country code") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise BadPhone("is not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def telegram_link(username: str | None, code: str) -> str | None:
+    """Returns the bot's deep link carrying `code`, or None when Telegram is off."""
+    return None if not username else f"https://t.me/{username}?start={code}"
+
+
+def qr_svg(link: str) -> str:
+    """Returns the QR code of `link` as an inline SVG element (no XML declaration)."""
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="svg", scale=4, xmldecl=False, svgclass="qr", title=link)
+    return buffer.getvalue().decode()
+
+
+def invite_sms(language: str, code: str, link: str | None) -> str:
+    """Returns the invite SMS in the patient's language (English when we have no texts in it)."""
+    lang = language if language in INVITE_SMS else "en"
+    middle = INVITE_SMS_TELEGRAM[lang].format(link=link) if link else ""
+    text = INVITE_SMS[lang].format(code=code) + middle + INVITE_SMS_END[lang]
+    if segments(text) > MAX_SMS_SEGMENTS:  # a long bot name: the link is the part to drop
+        text = INVITE_SMS[lang].format(code=code) + INVITE_SMS_END[lang]
+    return text
+
+
+class BotName:
+    """The Telegram bot's username, asked of the Bot API (getMe) on first use and kept.
+
+    token, base_url: the bot token and Bot API base URL of the settings; no token means Telegram is off.
+    retry_s: after a failed getMe, how long pages go without a link before asking again (no page waits
+    on an unreachable Bot API each time).
+    """
+
+    def __init__(self, token: str | None, base_url: str, retry_s: float = 60) -> None:
+        self._token = token
+        self._base_url = base_url
+        self._retry_s = retry_s
+        self._username: str | None = None
+        self._failed_at: float | None = None
+
+    async def username(self) -> str | None:
+        """Returns the bot's username, or None when Telegram is off or the Bot API cannot be reached."""
+        if self._username is not None or self._token is None:
+            return self._username
+        if self._failed_at is not None and time.monotonic() - self._failed_at < self._retry_s:
+            return None
+        try:
+            async with Bot(self._token, base_url=self._base_url) as bot:
+                self._username = bot.username
+        except TelegramError as exc:
+            self._failed_at = time.monotonic()
+            log.warning("getMe for the invite link failed: %s", type(exc).__name__)
+        return self._username
+
+
+async def enroll(
+    sessions: async_sessionmaker[AsyncSession], new: NewPatient, *, operator_id: int, now: datetime
+) -> tuple[Patient, Invite]:
+    """Adds a patient who is signing up and their first invite, audited; returns both."""
+    async with sessions() as session, session.begin():
+        patient = Patient(
+            display_name=new.display_name,
+            language=new.language,
+            timezone=new.timezone,
+            formulation=new.formulation,
+            status=PatientStatus.SIGNING_UP,
+            sandbox=False,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(patient)
+        await session.flush()
+        invite = await _add_invite(session, patient.id, operator_id, now)
+        await audit(
+            session,
+            now,
+            operator_id=operator_id,
+            patient_id=patient.id,
+            action="patient.enroll",
+            detail={"invite": invite.id},
+        )
+    return patient, invite
+
+
+async def make_invite(
+    sessions: async_sessionmaker[AsyncSession], patient_id: int, *, operator_id: int, now: datetime
+) -> Invite:
+    """Adds a fresh invite for a patient who is still signing up (earlier unused ones stay valid)."""
+    async with sessions() as session, session.begin():
+        patient = await session.get(Patient, patient_id)
+        if patient is None:
+            raise LookupError(f"patient {patient_id} does not exist")
+        if patient.status is not PatientStatus.SIGNING_UP:
+            raise ValueError(f"the patient is {patient.status.value}: invites are for patients signing up")
+        invite = await _add_invite(session, patient_id, operator_id, now)
+        await audit(
+            session, now, operator_id=operator_id, patient_id=patient_id, action="invite.create",
+            detail={"invite": invite.id},
+        )  # fmt: skip
+    return invite
+
+
+async def open_invite(session: AsyncSession, patient_id: int, now: datetime) -> Invite | None:
+    """Returns the patient's newest invite that is unused and unexpired, if any."""
+    return await session.scalar(
+        select(Invite)
+        .where(Invite.patient_id == patient_id, Invite.used_at.is_(None), Invite.expires_at > now)
+        .order_by(Invite.created_at.desc(), Invite.id.desc())
+        .limit(1)
+    )
+
+
+async def send_sms_invite(
+    sessions: async_sessionmaker[AsyncSession],
+    sender: SmsSender | None,
+    invite: Invite,
+    phone: str,
+    link: str | None,
+    *,
+    operator_id: int,
+    now: datetime,
+) -> InviteSent:
+    """Texts the invite to `phone` (E.164) and logs it on the patient; audited whatever the outcome."""
+    async with sessions() as session:
+        patient = await session.get(Patient, invite.patient_id)
+        stopped = await session.scalar(
+            select(ChannelAddress.id).where(
+                ChannelAddress.channel == Channel.SMS,
+                ChannelAddress.address == phone,
+                ChannelAddress.state == AddressState.OPTED_OUT,
+            )
+        )
+    if patient is None:
+        raise LookupError(f"patient {invite.patient_id} does not exist")
+    text = invite_sms(patient.language.value, invite.code, link)
+    if sender is None:
+        outcome = InviteSent("sms_off")
+    elif stopped is not None:
+        outcome = InviteSent("opted_out", "this number texted STOP; it gets nothing until it texts START")
+    else:
+        result = await sender.send(phone, text, ())
+        outcome = InviteSent("sent") if result.ok else InviteSent("failed", result.error or "unknown error")
+    async with sessions() as session, session.begin():
+        if outcome.status == "sent":
+            await patients.log_outbound(
+                session, patient_id=patient.id, channel=Channel.SMS, text=text, now=now,
+                provider_id=getattr(result, "provider_id", None),
+            )  # fmt: skip
+        await audit(
+            session, now, operator_id=operator_id, patient_id=patient.id, action="invite.sms",
+            detail={"invite": invite.id, "status": outcome.status},
+        )  # fmt: skip
+    return outcome
+
+
+async def _add_invite(session: AsyncSession, patient_id: int, operator_id: int, now: datetime) -> Invite:
+    invite = Invite(
+        code=new_code(),
+        patient_id=patient_id,
+        created_by_id=operator_id,
+        created_at=now,
+        expires_at=now + INVITE_TTL,
+    )
+    session.add(invite)
+    await session.flush()
+    return invite
+
+
+def bot_name_of(state: Any) -> BotName:
+    """Returns the app's `BotName` (made on first use from `state.services.settings`)."""
+    if getattr(state, "invite_bot_name", None) is None:
+        settings = state.services.settings
+        state.invite_bot_name = BotName(settings.telegram_bot_token, settings.telegram_api_base_url)
+    return state.invite_bot_name  # type: ignore[no-any-return]
+
+
+def sms_sender_of(state: Any) -> SmsSender | None:
+    """Returns the running SMS sender, or None when SMS is off (or this process sends nothing)."""
+    return state.services.senders.get(Channel.SMS)  # type: ignore[no-any-return]

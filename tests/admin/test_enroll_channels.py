@@ -1,0 +1,233 @@
+"""Enrolling with Telegram and SMS on: the deep link names the bot from getMe, the SMS goes by the real
+twilio client to the fake Twilio, and the texted code signs the patient up over SMS."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from admin.enroll import MAX_SMS_SEGMENTS, BotName, invite_sms, new_code, qr_svg
+from care.sms_segments import segments
+from storage.models import (
+    AddressState,
+    Channel,
+    ChannelAddress,
+    Invite,
+    MessageLog,
+    MessageStatus,
+    OperatorRole,
+    Patient,
+    PatientStatus,
+    ScheduledMessage,
+)
+from tests.admin.console import NOW, Console, add_operator, add_token, csrf_of, running_console, seed, sign_in
+from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram
+from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
+from tests.ocrebot.conftest import SETTING_NAMES
+from tests.ocrebot.twilio_app import PUBLIC, SmsPhone
+
+
+@pytest.fixture
+async def channels() -> AsyncIterator[tuple[FakeTelegram, FakeTwilio]]:
+    telegram, twilio = FakeTelegram(), FakeTwilio()
+    await telegram.start()
+    await twilio.start()
+    yield telegram, twilio
+    await twilio.stop()
+    await telegram.stop()
+
+
+@pytest.fixture
+def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No setting from the caller's environment leaks in."""
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+async def live(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    channels: tuple[FakeTelegram, FakeTwilio],
+    no_env: None,
+) -> AsyncIterator[Console]:
+    telegram, twilio = channels
+    async with running_console(
+        database_url,
+        sessions,
+        telegram_bot_token=telegram.token,
+        telegram_api_base_url=telegram.base_url,
+        telegram_webhook_url=f"{PUBLIC}/webhooks/telegram",
+        telegram_webhook_secret="s3cret",
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_from_number=FROM_NUMBER,
+        twilio_api_base_url=twilio.base_url,
+        public_base_url=PUBLIC,
+    ) as console:
+        yield console
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("link", [None, f"https://t.me/{BOT_USERNAME}?start=ABCDEFGH"])
+def test_the_invite_sms_fits_two_segments_and_carries_the_code(language: str, link: str | None) -> None:
+    code = new_code()
+    text = invite_sms(language, code, link)
+    assert segments(text) <= MAX_SMS_SEGMENTS and code in text and "STOP" in text
+    assert (link in text) if link else "t.me" not in text
+    assert "Ocrevus" not in text and "MS" not in text.split()  # a mistyped number learns nothing
+
+
+def test_the_qr_code_is_an_inline_svg_of_the_link() -> None:
+    svg = qr_svg("https://t.me/bot?start=ABCDEFGH")
+    assert svg.startswith("<svg") and "<?xml" not in svg and 'class="qr"' in svg
+
+
+async def test_an_invite_by_sms_links_to_the_bot_and_its_code_signs_the_patient_up(
+    live: Console, channels: tuple[FakeTelegram, FakeTwilio]
+) -> None:
+    _, twilio = channels
+    await add_operator(live.sessions, "nurse@clinic.example", OperatorRole.OPERATOR)
+    auth = {"Authorization": f"Bearer {await add_token(live.sessions, 'nurse@clinic.example')}"}
+    answer = await live.client.post(
+        "/api/patients",
+        json={"display_name": "Gil Soto", "formulation": "iv", "phone": "+34 611 222 333"},
+        headers=auth,
+    )
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    code = body["code"]
+    assert body["telegram_link"] == f"https://t.me/{BOT_USERNAME}?start={code}"
+    assert body["sms"] == "sent" and body["sms_error"] is None
+    assert [(m["to"], m["body"]) for m in twilio.sent] == [
+        ("+34611222333", invite_sms("en", code, body["telegram_link"]))
+    ]
+    async with live.sessions() as session:
+        logged = list(
+            await session.scalars(select(MessageLog).where(MessageLog.patient_id == body["patient_id"]))
+        )
+    assert [(entry.channel, entry.text) for entry in logged] == [(Channel.SMS, twilio.sent[0]["body"])]
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=live.app), base_url=PUBLIC) as http:
+        phone = SmsPhone(http, twilio, number="+34611222333")
+        await phone.text(f"JOIN {code}")
+    async with live.sessions() as session:
+        address = await session.scalar(select(ChannelAddress).where(ChannelAddress.address == "+34611222333"))
+        invite = await session.scalar(select(Invite).where(Invite.code == code))
+        patient = await session.get(Patient, body["patient_id"])
+    assert address is not None and address.patient_id == body["patient_id"]  # the clinic's patient
+    assert invite is not None and invite.used_at == NOW
+    assert (
+        patient is not None
+        and patient.status is PatientStatus.SIGNING_UP
+        and patient.display_name == "Gil Soto"
+    )
+
+
+async def test_a_number_that_texted_stop_gets_no_invite(
+    live: Console, channels: tuple[FakeTelegram, FakeTwilio]
+) -> None:
+    _, twilio = channels
+    await add_operator(live.sessions, "nurse@clinic.example", OperatorRole.OPERATOR)
+    auth = {"Authorization": f"Bearer {await add_token(live.sessions, 'nurse@clinic.example')}"}
+    async with live.sessions() as session, session.begin():
+        other = Patient(
+            language="en", timezone="UTC", status=PatientStatus.STOPPED, created_at=NOW, updated_at=NOW
+        )
+        session.add(other)
+        await session.flush()
+        session.add(
+            ChannelAddress(
+                patient_id=other.id,
+                channel=Channel.SMS,
+                address="+34611222444",
+                state=AddressState.OPTED_OUT,
+                state_changed_at=NOW,
+            )
+        )
+    answer = await live.client.post(
+        "/api/patients", json={"display_name": "Hal", "phone": "+34611222444"}, headers=auth
+    )
+    assert answer.status_code == 201 and answer.json()["sms"] == "opted_out"
+    assert twilio.sent == []
+
+
+async def test_the_enrol_form_texts_the_invite_and_the_page_shows_the_link_and_its_qr_code(
+    live: Console, channels: tuple[FakeTelegram, FakeTwilio]
+) -> None:
+    _, twilio = channels
+    transport = httpx.ASGITransport(app=live.app)
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as client:  # secure cookies: https
+        await add_operator(live.sessions, "nurse@clinic.example", OperatorRole.OPERATOR)
+        assert (await sign_in(client, "nurse@clinic.example")).status_code == 303
+        token = await csrf_of(client)
+        form = await client.get("/admin/enroll")
+        assert 'name="phone"' in form.text and "SMS is not configured" not in form.text
+        bad = await client.post(
+            "/admin/enroll", data={"csrf_token": token, "display_name": "Ivo", "phone": "12345"}
+        )
+        assert bad.status_code == 422 and "international number" in bad.text and twilio.sent == []
+        done = await client.post(
+            "/admin/enroll",
+            data={
+                "csrf_token": token,
+                "display_name": "Ivo Paz",
+                "language": "es",
+                "phone": "+34 611 222 555",
+            },
+        )
+        assert done.status_code == 303 and "notice=invite_sms_sent" in done.headers["location"]
+        page = await client.get(done.headers["location"].split("#")[0])
+        async with live.sessions() as session:
+            invite = await session.scalar(select(Invite))
+        assert invite is not None
+        link = f"https://t.me/{BOT_USERNAME}?start={invite.code}"
+        assert "Invite sent by SMS." in page.text and f'href="{link}"' in page.text
+        assert '<svg xmlns="http://www.w3.org/2000/svg"' in page.text and 'class="qr"' in page.text
+        assert [m["body"] for m in twilio.sent] == [invite_sms("es", invite.code, link)]
+        assert "ALTA " + invite.code in twilio.sent[0]["body"]
+
+
+async def test_a_one_off_goes_to_telegram_as_written_through_the_dispatcher(
+    live: Console, channels: tuple[FakeTelegram, FakeTwilio]
+) -> None:
+    telegram, _ = channels
+    seeded = await seed(live.sessions)  # Ana: Telegram chat 4242; her 7-day reminder is overdue too
+    await add_operator(live.sessions, "nurse@clinic.example", OperatorRole.OPERATOR)
+    auth = {"Authorization": f"Bearer {await add_token(live.sessions, 'nurse@clinic.example')}"}
+    text = "Hola Ana: the day unit is on floor 2 now.\nSee you Thursday!"
+    answer = await live.client.post(
+        f"/api/patients/{seeded.active}/messages", json={"text": text}, headers=auth
+    )
+    assert answer.status_code == 202
+    message_id = answer.json()["message_id"]
+    report = await live.app.state.services.dispatcher.run_once(live.clock.now())
+    assert report.failed == 0 and report.sent >= 1
+    assert [m["text"] for m in telegram.sent if int(m["chat_id"]) == 4242 and m.get("text") == text] == [text]
+    async with live.sessions() as session:
+        row = await session.get(ScheduledMessage, message_id)
+        log = list(
+            await session.scalars(select(MessageLog).where(MessageLog.scheduled_message_id == message_id))
+        )
+    assert row is not None and row.status is MessageStatus.SENT and row.channel is Channel.TELEGRAM
+    assert [(entry.text, entry.delivery_status, entry.channel) for entry in log] == [
+        (text, None, Channel.TELEGRAM)
+    ]
+
+
+async def test_the_bot_name_is_asked_once_and_an_unreachable_bot_api_is_not_asked_on_every_page(
+    channels: tuple[FakeTelegram, FakeTwilio],
+) -> None:
+    telegram, _ = channels
+    name = BotName(telegram.token, telegram.base_url)
+    assert await name.username() == BOT_USERNAME and await name.username() == BOT_USERNAME
+    assert [call.method for call in telegram.calls].count("getMe") == 1
+    telegram.fail_next("getMe", 500, "Internal Server Error")
+    down = BotName(telegram.token, telegram.base_url, retry_s=3600)
+    assert await down.username() is None and await down.username() is None
+    assert [call.method for call in telegram.calls].count("getMe") == 2  # the failed one, not retried
+    assert await BotName(None, telegram.base_url).username() is None  # Telegram off: nothing asked
