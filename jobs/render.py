@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbound import OutboundContext, OutboundTexts, Rendered, render_outbound
 from care.clock import Clock
+from care.tips import TIP_KIND
 from care.triage import TriagePolicy
+from jobs.tips import render_tip
 from storage.models import Channel, Dose, DoseStatus, Patient, TreatmentCourse
 from storage.outbox import ClaimedMessage
 
@@ -43,6 +45,8 @@ class OutboxRenderer:
     async def __call__(
         self, session: AsyncSession, message: ClaimedMessage, patient: Patient, channel: Channel
     ) -> Rendered:
+        if message.kind == TIP_KIND:  # a weekly tip: a library topic, not a template
+            return await render_tip(session, patient, channel)
         zone = ZoneInfo(patient.timezone)
         dose = await session.get(Dose, message.dose_id) if message.dose_id is not None else None
         if dose is None:  # the booking nudge: about the last dose given
