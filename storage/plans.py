@@ -23,7 +23,7 @@ from care.message_schedule import Appointment, PlannedMessage, schedule_messages
 from care.plan import ReminderPlan, TouchpointKind
 from care.quiet_hours import QuietHours
 from care.tips import TIP_KIND
-from storage import outbox
+from storage import outbox, tips
 from storage.models import (
     Dose,
     DoseStatus,
@@ -75,6 +75,8 @@ async def replan_patient(
     their check-ins, anchored on `given_at`; the booking nudge anchored on the last dose given). Pending rows
     the plan no longer has are cancelled; rows already claimed or sent are never touched (`storage.outbox`).
     A patient who is not active (signing up, paused, stopped, erased) gets every pending row cancelled.
+    Pending weekly tips are not plan rows and stay; an opted-in active patient's next tip is planned again
+    (`storage.tips.plan_next_tip`), so it follows a resume, a time-zone or a quiet-hours change at once.
     Raises LookupError when the patient does not exist.
     """
     patient = await session.scalar(
@@ -98,7 +100,10 @@ async def replan_patient(
         )
         for item in items
     ]
-    return await outbox.replace_pending(session, patient_id, new, now, other_kinds=JOB_MESSAGES.keys())
+    report = await outbox.replace_pending(session, patient_id, new, now, other_kinds=JOB_MESSAGES.keys())
+    if patient.weekly_tips:  # resumed, or moved to another time zone or quiet hours: the tip follows at once
+        await tips.plan_next_tip(session, patient, plan.quiet_hours, now, slot=plan.tip_slot)
+    return report
 
 
 async def planned_for(session: AsyncSession, patient: Patient, plan: ReminderPlan) -> list[PlanItem]:

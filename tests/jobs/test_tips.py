@@ -93,6 +93,15 @@ async def test_the_job_writes_one_row_a_week_for_opted_in_active_patients_only(
         assert await _tips_of(sessions, patient_id) == []
 
 
+async def test_workers_planning_at_once_still_write_one_row(
+    sessions: async_sessionmaker[AsyncSession], plan: ReminderPlan
+) -> None:
+    patient_ids = [await _patient(sessions, chat_id=chat) for chat in (1, 2, 3)]
+    await asyncio.gather(*(_run(sessions, plan, NOW + timedelta(minutes=n)) for n in range(4)))
+    for patient_id in patient_ids:
+        assert [row.dedupe_key for row in await _tips_of(sessions, patient_id)] == ["tip:2026-W49"]
+
+
 async def test_a_tip_is_never_in_the_patients_own_quiet_hours(
     sessions: async_sessionmaker[AsyncSession], plan: ReminderPlan
 ) -> None:

@@ -85,3 +85,23 @@ async def test_a_spanish_speaker_gets_tips_in_spanish_and_a_paused_one_gets_them
     await user.send("/tips on")
     assert "mientras tus recordatorios estén activos" in user.text
     assert await _tips(sessions, patient.id) == [(MessageStatus.CANCELLED, FIRST_TIP)]
+    await user.send("/resume")  # the replan brings the week's one row back
+    assert await _tips(sessions, patient.id) == [(MessageStatus.PENDING, FIRST_TIP)]
+
+
+async def test_a_time_zone_change_moves_the_tip_and_erasing_removes_it(
+    bot: Bot, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    user = bot.user(CHAT, "en")
+    await english_sign_up(user)
+    await user.send("/tips on")
+    patient = await patient_of(sessions, str(CHAT))
+    await user.send("/timezone")
+    await user.send("New York")
+    await user.tap("yes")
+    assert "Time zone updated: New York" in user.text
+    new_york = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # Tuesday 11:00 in New York
+    assert await _tips(sessions, patient.id) == [(MessageStatus.PENDING, new_york)]
+    await user.send("/delete")
+    await user.tap("yes")
+    assert await _tips(sessions, patient.id) == []
