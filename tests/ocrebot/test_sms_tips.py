@@ -1,6 +1,6 @@
-"""Weekly tips by SMS, through Twilio's signed webhook and the real twilio client against the fake Twilio:
-TIPS turns them on (the first written at once), TIPS OFF (or CONSEJOS NO) turns them off, and the tip goes
-out in two segments ending with how to stop."""
+"""Weekly tips and questions by SMS, through Twilio's signed webhook and the real twilio client against the
+fake Twilio: TIPS turns tips on (the first written at once), TIPS OFF (or CONSEJOS NO) turns them off, and the
+tip goes out in two segments ending with how to stop; a question the library cannot answer says so."""
 
 from __future__ import annotations
 
@@ -142,3 +142,38 @@ async def test_the_spanish_aliases_switch_tips_and_answer_in_spanish(
     _fits(await phone.text("consejos no"))
     assert phone.said.startswith("Consejos semanales desactivados.")
     assert await _tips(sessions) == [(MessageStatus.CANCELLED, FIRST_TIP)]
+
+
+# questions in words by SMS ------------------------------------------------------------------------------
+
+
+async def test_an_unknown_question_by_sms_says_so_and_lists_topics_in_two_segments(phone: SmsPhone) -> None:
+    await sign_up_by_sms(phone)
+    answer = await phone.text("what's the weather like in Madrid?")
+    _fits(answer)
+    assert phone.said.startswith("Sorry, I don't know that one. Unwell? Call your clinic.")
+    assert "ask your care team" in phone.said.casefold() and "Call emergency services" in phone.said
+    assert "Reply 1 for What Ocrevus is" in phone.said and "/learn" not in phone.said
+    _fits(await phone.text("1"))
+    assert phone.said.startswith("Ocrevus (ocrelizumab)") and "Sources" not in phone.said
+
+
+async def test_an_unknown_question_by_sms_in_spanish_is_answered_in_spanish(phone: SmsPhone) -> None:
+    await sign_up_by_sms(phone)
+    await phone.text("ESPANOL")
+    _fits(await phone.text("que tiempo hace hoy?"))
+    assert phone.said.startswith("Lo siento, no lo sé. ¿Estas mal? Llama a tu clinica.")  # folded to GSM-7
+    assert "equipo médico" in phone.said and "emergencias" in phone.said and "Responde 1 para" in phone.said
+
+
+async def test_by_sms_a_number_after_learn_picks_the_topic_or_the_next_page(phone: SmsPhone) -> None:
+    await sign_up_by_sms(phone)
+    _fits(await phone.text("LEARN"))
+    assert "(page 1 of 9)" in phone.said and "4 for More topics" in phone.said
+    _fits(await phone.text("4"))
+    assert "(page 2 of 9)" in phone.said and "1 for Emergency or clinic: who to call" in phone.said
+    _fits(await phone.text("1."))
+    assert "emergency services" in phone.said and "Reply 1" not in phone.said  # the topic's SMS text
+    await phone.text("hello there")  # not a number: the list is forgotten, small talk gets the menu
+    await phone.text("2")
+    assert phone.said.startswith("Sorry, I don't know that one")  # "2" was a question, not a pick
