@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.quiet_hours import QuietHours
-from care.tips import DEFAULT_SLOT, KEY_PREFIX, TIP_KIND, TipSlot, next_tip
+from care.tips import DEFAULT_SLOT, TIP_KIND, TipSlot, next_tip
 from storage.models import MessageStatus, Patient, PatientStatus, ScheduledMessage
 
 SM = ScheduledMessage
@@ -141,11 +141,6 @@ async def next_pending_tip(session: AsyncSession, patient_id: int) -> ScheduledM
         .order_by(SM.due_at)
         .limit(1)
     )
-
-
-def is_tip_key(dedupe_key: str) -> bool:
-    """Tells whether an outbox dedupe key is a weekly tip's."""
-    return dedupe_key.startswith(KEY_PREFIX)
 
 
 def _quiet_of(patient: Patient, default: QuietHours) -> QuietHours:
