@@ -1,5 +1,5 @@
 """The JSON API under /api: patients (search, record, pause/resume/unsubscribe, enroll and invite, next
-appointment, dose given, one-off message, erase) and alerts (list, ack).
+appointment, dose given, one-off message, erase, weekly tips) and alerts (list, ack).
 
 Every route needs a session cookie or a Bearer token (`admin.auth`); changes need the operator role and,
 with a cookie, the CSRF header. Bad input is a 422 naming the field (FastAPI's validation).
@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from admin import actions, doses, enroll, messages, queries
+from admin import actions, doses, enroll, messages, queries, tips
 from admin.auth import Actor, api_actor, now_of, require_role
 from admin.schemas import (
     AckIn,
@@ -145,6 +145,32 @@ async def resume_patient(request: Request, actor: Changer, patient_id: int) -> S
 async def unsubscribe_patient(request: Request, actor: Changer, patient_id: int) -> StatusChangeOut:
     """Stops every message to the patient (they can restart themselves with START)."""
     return await _change(request, actor, patient_id, actions.StatusAction.UNSUBSCRIBE)
+
+
+@router.get("/patients/{patient_id}/tips", response_model=tips.TipsOut)
+async def get_tips(request: Request, actor: Reader, patient_id: int) -> tips.TipsOut:
+    """Whether the patient gets a weekly tip, and when the next one is due."""
+    try:
+        return await tips.tips_state(request.app.state.services.sessions, patient_id)
+    except actions.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+
+
+@router.put("/patients/{patient_id}/tips", response_model=tips.TipsOut)
+async def put_tips(request: Request, actor: Changer, patient_id: int, body: tips.TipsIn) -> tips.TipsOut:
+    """Turns the patient's weekly tips on (the next is planned at once) or off (pending ones cancelled)."""
+    services = request.app.state.services
+    try:
+        return await tips.switch_tips(
+            services.sessions,
+            patient_id,
+            body.on,
+            operator_id=actor.operator_id,
+            plan=services.plan,
+            now=now_of(request),
+        )
+    except actions.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
 
 
 @router.get("/alerts", response_model=list[AlertOut])

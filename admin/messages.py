@@ -4,7 +4,7 @@ A one-off goes through the outbox like every message: a `scheduled_message` row 
 its text kept in the message log as `queued` until the dispatcher sends it as written, in the patient's
 channel (a sandbox patient's only to the simulator). It is not held by quiet hours: a person chose to send
 it now, as they would phone, and the form shows the patient's local time first. No plan rewrite cancels it
-(`storage.outbox.OFF_PLAN_KINDS`); pause, stop and erase do. Only an active patient with a reachable channel
+(`storage.plans.OFF_PLAN_KINDS`); pause, stop and erase do. Only an active patient with a reachable channel
 gets one, so that the operator is told at once rather than finding a cancelled row later.
 Erasing deletes every record of the patient (`storage` cascades, message log included) and keeps one audit
 row naming nobody; the operator must type the patient's number to confirm.

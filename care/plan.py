@@ -19,6 +19,7 @@ from typing import Any
 
 from care.plan_fields import Anchor, FieldReader, PlanError, Relative
 from care.quiet_hours import QuietHours, QuietMove
+from care.tips import DEFAULT_SLOT, TipSlot
 
 __all__ = [
     "Anchor",
@@ -37,7 +38,7 @@ __all__ = [
 PLAN_VERSION = 1
 DEFAULT_PLAN = "reminder_plan.toml"
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
-_TOP_KEYS = {"version", "quiet_hours", "touchpoint"}
+_TOP_KEYS = {"version", "quiet_hours", "touchpoint", "weekly_tip"}
 _TOUCHPOINT_KEYS = {
     "id", "kind", "description", "anchor", "at", "days", "months", "offset",
     "not_before", "not_after", "quiet_move", "catch_up",
@@ -92,6 +93,7 @@ class ReminderPlan:
     version: int
     quiet_hours: QuietHours
     touchpoints: tuple[Touchpoint, ...]
+    tip_slot: TipSlot = DEFAULT_SLOT  # when in the week an opted-in patient's tip goes (`care.tips`)
 
     def touchpoint(self, touchpoint_id: str) -> Touchpoint:
         """Returns the touchpoint with this id, or raises KeyError."""
@@ -147,7 +149,19 @@ def plan_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> Rem
         if any(seen.id == touchpoint.id for seen in touchpoints):
             raise PlanError(source, touchpoint.id, "id", "is used by more than one touchpoint")
         touchpoints.append(touchpoint)
-    return ReminderPlan(PLAN_VERSION, quiet_hours, tuple(touchpoints))
+    return ReminderPlan(PLAN_VERSION, quiet_hours, tuple(touchpoints), _tip_slot(top, data, source))
+
+
+def _tip_slot(top: FieldReader, data: Mapping[str, Any], source: str) -> TipSlot:
+    if "weekly_tip" not in data:
+        return DEFAULT_SLOT
+    read = FieldReader(top.raw("weekly_tip", dict, required=True), source, None, prefix="weekly_tip.")
+    _reject_unknown(read, {"day", "at"})
+    at = read.wall_time("at")
+    try:
+        return TipSlot.parse(f"{read.text('day')} {at:%H:%M}")
+    except ValueError as exc:
+        raise read.fail("day", str(exc)) from None
 
 
 def _touchpoint(table: Mapping[str, Any], source: str, position: str) -> Touchpoint:

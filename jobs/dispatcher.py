@@ -26,7 +26,15 @@ from bot.channels.base import Option, Sender, SendResult, tag_option
 from care.clock import Clock
 from care.plan import ReminderPlan
 from storage import outbox, patients, plans
-from storage.models import AddressState, Channel, ChannelAddress, Patient, PatientStatus, ScheduledMessage
+from storage.models import (
+    AddressState,
+    Channel,
+    ChannelAddress,
+    MessageStatus,
+    Patient,
+    PatientStatus,
+    ScheduledMessage,
+)
 from storage.outbox import ClaimedMessage
 
 log = logging.getLogger(__name__)
@@ -221,6 +229,14 @@ class Dispatcher:
                 await plans.expire_claimed(session, message.id, reason, now)
                 log.info("message %s expired", message.id)
                 return _Outcome.EXPIRED
+        else:  # a job's row (a weekly tip, a nudge): its kind says whether it is still wanted
+            ended = plans.job_message_end(message.kind, message.due_at, patient, now)
+            if ended is not None:
+                status, reason = ended
+                close = plans.cancel_claimed if status is MessageStatus.CANCELLED else plans.expire_claimed
+                await close(session, message.id, reason, now)
+                log.info("message %s %s", message.id, status.value)
+                return _Outcome(status.value)
         target = await self._choose(session, patient, message, blocked)
         if target is None:
             reason = NO_CHANNEL_ERROR if blocked_error is None else f"{blocked_error}; {NO_CHANNEL_ERROR}"

@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbound import OutboundContext, OutboundTexts, Rendered, render_outbound
 from care.clock import Clock
+from care.tips import TIP_KIND
 from care.triage import TriagePolicy
+from jobs.tips import render_tip
 from storage import outbox, patients
 from storage.models import Channel, Dose, DoseStatus, Patient, TreatmentCourse
 from storage.outbox import ClaimedMessage
@@ -49,6 +51,8 @@ class OutboxRenderer:
             if text is None:
                 raise LookupError(f"one-off message {message.id} has no queued text")
             return Rendered(text, ())
+        if message.kind == TIP_KIND:  # a weekly tip: a library topic, not a template
+            return await render_tip(session, patient, channel)
         zone = ZoneInfo(patient.timezone)
         dose = await session.get(Dose, message.dose_id) if message.dose_id is not None else None
         if dose is None:  # the booking nudge: about the last dose given

@@ -29,7 +29,7 @@ from bot.dialog import COMMANDS, DialogEngine
 from care.clock import Clock, SystemClock
 from care.plan import ReminderPlan, load_plan
 from care.triage import load_policy
-from jobs import followups, retention, wakeup
+from jobs import followups, retention, tips, wakeup
 from jobs.dispatcher import Dispatcher
 from jobs.leader import TELEGRAM_POLLER_LOCK, Leadership
 from jobs.render import OutboxRenderer
@@ -136,6 +136,7 @@ async def start_services(
             services.wakeup = wakeup.install(scheduler, dispatcher, clock)
             retention.install(scheduler, sessions, clock, settings.message_retention_days)
             followups.install(scheduler, sessions, clock, alerter, quiet_hours=plan.quiet_hours)
+            tips.install(scheduler, sessions, clock, quiet_hours=plan.quiet_hours, slot=plan.tip_slot)
         if settings.telegram_enabled and settings.telegram_webhook_url and role in ("web", "all"):
             services.telegram = await _telegram_channel(settings, dialog, services, stack)
         elif settings.telegram_enabled and not settings.telegram_webhook_url and works:

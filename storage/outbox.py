@@ -17,7 +17,7 @@ Must not import `bot`, `jobs`, `admin` or `ocrebot`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,8 +30,6 @@ SM = ScheduledMessage
 _OUTCOME_FROM = (MessageStatus.CLAIMED, MessageStatus.UNCERTAIN)
 LEASE_EXPIRED_ERROR = "lease expired before the outcome was recorded"
 ONE_OFF = "one_off"  # an operator's message, its text queued in message_log (`storage.patients.queue_text`)
-# Kinds no plan writes: a plan rewrite never cancels them (pause, stop and erase still do).
-OFF_PLAN_KINDS = frozenset({ONE_OFF})
 
 
 @dataclass(frozen=True)
@@ -80,14 +78,19 @@ class ClaimedMessage:
 
 
 async def replace_pending(
-    session: AsyncSession, patient_id: int, planned: Iterable[NewMessage], now: datetime
+    session: AsyncSession,
+    patient_id: int,
+    planned: Iterable[NewMessage],
+    now: datetime,
+    *,
+    other_kinds: Collection[str] = (),
 ) -> ReplaceReport:
     """Makes the patient's pending rows match `planned`; idempotent.
 
     A planned key with no row is inserted; a pending (or cancelled) row with a planned key takes the
-    planned values; a pending row due at or after `now` whose key is not planned is cancelled; a pending row
-    already overdue, or of a kind no plan writes (`OFF_PLAN_KINDS`), is left for the dispatcher; a row in
-    any other state is never touched.
+    planned values; a pending row due at or after `now` whose key is not planned is cancelled, unless its
+    kind is one of `other_kinds` (rows another writer owns: `storage.plans.OFF_PLAN_KINDS`); a pending row
+    already overdue is left for the dispatcher; a row in any other state is never touched.
     Rewrites of one patient are serialized by locking the patient row (PostgreSQL; SQLite has one writer).
     """
     items = list(planned)
@@ -115,7 +118,7 @@ async def replace_pending(
         else:
             counts["unchanged"] += 1
     for row in existing.values():  # pending rows the plan no longer has
-        if row.due_at >= now and row.kind not in OFF_PLAN_KINDS:
+        if row.due_at >= now and row.kind not in other_kinds:
             row.status = MessageStatus.CANCELLED
             row.updated_at = now
             counts["cancelled"] += 1

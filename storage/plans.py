@@ -1,15 +1,17 @@
 """A patient's reminder plan made real: the care schedule for their doses, written to the outbox.
 
 Owns `replan_patient` (the one way plan rows are (re)written), `planned_for` (the same schedule, read at
-send time to find a row's catch-up window) and the two outcomes the plan decides for a claimed row rather than
-the provider: cancelled (the patient or plan no longer wants it) and expired (its catch-up window passed).
+send time to find a row's catch-up window), `JOB_MESSAGES` (rows jobs write outside the plan, by kind: how
+long each is worth sending and the opt-in it needs; a replan leaves them alone) and the two outcomes the
+plan decides for a claimed row rather than the provider: cancelled (the patient or plan no longer wants it)
+and expired (its catch-up window passed).
 Nothing here commits; the caller owns the transaction. Must not import `bot`, `jobs`, `admin` or `ocrebot`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -20,7 +22,8 @@ from care.formulation import dose_kind
 from care.message_schedule import Appointment, PlannedMessage, schedule_messages
 from care.plan import ReminderPlan, TouchpointKind
 from care.quiet_hours import QuietHours
-from storage import outbox
+from care.tips import TIP_KIND
+from storage import alerts, outbox, tips
 from storage.models import (
     Dose,
     DoseStatus,
@@ -34,6 +37,25 @@ from storage.outbox import NewMessage, ReplaceReport
 
 # A dose already given keeps only its check-ins: its reminders are past and it needs no confirmation.
 _KINDS_AFTER_GIVEN = frozenset({TouchpointKind.CHECK_IN})
+
+
+@dataclass(frozen=True)
+class JobMessage:
+    """A kind of row a job writes outside the plan: `catch_up` after its due time it is no longer worth
+    sending; `opt_in` names the boolean patient column that must still be true when it goes (or None)."""
+
+    catch_up: timedelta
+    opt_in: str | None = None
+
+
+# Kinds without a plan touchpoint whose window is known (others, such as check-in nudges, have none).
+JOB_MESSAGES: dict[str, JobMessage] = {
+    TIP_KIND: JobMessage(catch_up=timedelta(days=2), opt_in="weekly_tips"),  # jobs.tips: one a week
+}
+
+# Kinds no plan writes (a job's tip or check-in nudge, an operator's one-off): a replan never cancels them;
+# pause, stop and erase still do.
+OFF_PLAN_KINDS = frozenset({*JOB_MESSAGES, alerts.NUDGE_KIND, outbox.ONE_OFF})
 
 
 @dataclass(frozen=True)
@@ -57,6 +79,8 @@ async def replan_patient(
     their check-ins, anchored on `given_at`; the booking nudge anchored on the last dose given). Pending rows
     the plan no longer has are cancelled; rows already claimed or sent are never touched (`storage.outbox`).
     A patient who is not active (signing up, paused, stopped, erased) gets every pending row cancelled.
+    Pending weekly tips are not plan rows and stay; an opted-in active patient's next tip is planned again
+    (`storage.tips.plan_next_tip`), so it follows a resume, a time-zone or a quiet-hours change at once.
     Raises LookupError when the patient does not exist.
     """
     patient = await session.scalar(
@@ -80,7 +104,10 @@ async def replan_patient(
         )
         for item in items
     ]
-    return await outbox.replace_pending(session, patient_id, new, now)
+    report = await outbox.replace_pending(session, patient_id, new, now, other_kinds=OFF_PLAN_KINDS)
+    if patient.weekly_tips:  # resumed, or moved to another time zone or quiet hours: the tip follows at once
+        await tips.plan_next_tip(session, patient, plan.quiet_hours, now, slot=plan.tip_slot)
+    return report
 
 
 async def planned_for(session: AsyncSession, patient: Patient, plan: ReminderPlan) -> list[PlanItem]:
@@ -132,6 +159,21 @@ async def catch_up_until(
     for item in await planned_for(session, patient, plan):
         if item.message.dedupe_key == dedupe_key:
             return item.message.catch_up_until
+    return None
+
+
+def job_message_end(
+    kind: str, due_at: datetime, patient: Patient, now: datetime
+) -> tuple[MessageStatus, str] | None:
+    """Returns how a claimed row without a plan touchpoint ends unsent (cancelled: the patient turned it off;
+    expired: past its catch-up window) with the reason, or None when it is still worth sending."""
+    job = JOB_MESSAGES.get(kind)
+    if job is None:
+        return None
+    if job.opt_in is not None and not getattr(patient, job.opt_in):
+        return MessageStatus.CANCELLED, f"patient turned {kind} off"
+    if now > due_at + job.catch_up:
+        return MessageStatus.EXPIRED, f"catch-up window ended at {(due_at + job.catch_up).isoformat()}"
     return None
 
 

@@ -4,7 +4,8 @@ become SMS bodies and TwiML.
 Owns the SMS keywords, matched on the whole message whatever its case, spaces or punctuation: the carrier
 ones (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT, or Twilio's `OptOutType=STOP`, opt
 out; START, UNSTOP opt in; HELP, INFO answer who we are) and ours for the dialog (JOIN [code], NEXT, DONE,
-CHANGE, LEARN, PAUSE, RESUME, MENU, DELETE, ENGLISH, ESPANOL, with Spanish aliases), and how options go over
+CHANGE, LEARN, PAUSE, RESUME, MENU, DELETE, ENGLISH, ESPANOL, TIPS [ON|OFF], with Spanish aliases such as
+CONSEJOS [SI|NO]), and how options go over
 SMS: "Reply 1 for ..., 2 for ..." and, for commands, "Text NEXT for ...". Translates only: no database, no
 rules. Must not import `storage` beyond its enums, `jobs` or `ocrebot`.
 """
@@ -34,17 +35,21 @@ COMMAND_WORDS = {
     "CAMBIAR": "/reschedule", "LEARN": "/learn", "APRENDER": "/learn", "PAUSE": "/pause", "PAUSA": "/pause",
     "RESUME": "/resume", "SEGUIR": "/resume", "MENU": "/menu", "DELETE": "/delete", "BORRAR": "/delete",
     "ENGLISH": "/language en", "INGLES": "/language en", "ESPANOL": "/language es", "SPANISH": "/language es",
+    "TIPS": "/tips on", "TIPSON": "/tips on", "TIPSOFF": "/tips off", "CONSEJOS": "/tips on",
+    "CONSEJOSSI": "/tips on", "CONSEJOSNO": "/tips off", "NOCONSEJOS": "/tips off",
 }  # fmt: skip
 # The word to text for a command option ("cmd:<name>[:arg]"); commands missing here are numbered.
 OPTION_WORDS = {
     "cmd:next": "NEXT", "cmd:done": "DONE", "cmd:reschedule": "CHANGE", "cmd:learn": "LEARN",
     "cmd:pause": "PAUSE", "cmd:resume": "RESUME", "cmd:menu": "MENU", "cmd:delete": "DELETE",
     "cmd:help": "HELP", "cmd:language:en": "ENGLISH", "cmd:language:es": "ESPANOL",
+    "cmd:tips:on": "TIPS", "cmd:tips:off": "TIPS OFF",
 }  # fmt: skip
 # The dialog's "/name" commands in its sentences, as the word to text by SMS.
 SLASH_WORDS = {
     "next": "NEXT", "done": "DONE", "reschedule": "CHANGE", "learn": "LEARN", "pause": "PAUSE",
     "resume": "RESUME", "help": "HELP", "delete": "DELETE", "stop": "STOP", "menu": "MENU",
+    "tips": "TIPS",
 }  # fmt: skip
 _SLASH = re.compile(r"/([a-z]+)\b")
 MAX_CODE_CHARS = 32

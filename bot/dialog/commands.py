@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.dialog import account, dose_commands, invites, learn, signup
+from bot.dialog import account, dose_commands, invites, learn, signup, tips
 from bot.dialog.answers import Command
 from bot.dialog.events import Reply
 from bot.dialog.texts import LANGUAGES, say
@@ -17,8 +17,8 @@ from bot.dialog.turn import Turn
 from bot.options import Option
 from storage.models import PatientStatus
 
-_NAMES = ("next", "done", "reschedule", "calendar", "learn", "pause", "resume", "timezone", "language",
-          "stop", "delete", "help")  # fmt: skip
+_NAMES = ("next", "done", "reschedule", "calendar", "learn", "tips", "pause", "resume", "timezone",
+          "language", "stop", "delete", "help")  # fmt: skip
 COMMANDS: dict[str, list[tuple[str, str]]] = {
     language: [(name, say(language, f"cmd_{name}")) for name in _NAMES] for language in LANGUAGES
 }
@@ -103,6 +103,7 @@ _HANDLERS: dict[str, Callable[[Turn, Command], Awaitable[None]]] = {
     "help": show_help,
     "menu": _menu,
     "learn": learn.run,
+    "tips": tips.run,
     "language": _language,
     "next": _plain(dose_commands.show_next),
     "done": _plain(dose_commands.start_done),

@@ -56,6 +56,8 @@ async def route(turn: Turn) -> None:
         return
     issue = answers.problem(event, step)
     if step is None:
+        if issue is None and await learn.pick_by_number(turn):  # "2" by SMS after a list of topics
+            return
         if issue is None and event.text and learn.answer_question(turn, answers.clean(event.text)):
             return  # a question in words while nothing is asked: the education library answers
         turn.note(issue or "not_understood")

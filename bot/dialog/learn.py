@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from bot.dialog.answers import Command
+from bot.dialog.answers import Command, clean, match_option
 from bot.dialog.turn import Turn
 from bot.options import Option
 from care.library import Library, LibraryMatch, TextKind, Topic, default_library, region_for_timezone
@@ -23,6 +23,7 @@ PER_PAGE = 8
 SMS_PER_PAGE = 3
 OPTION = "cmd:learn"
 PAGE = "page"
+OFFERED = "learn_offered"  # by SMS while idle: the topic options last listed, so "2" picks the second
 
 
 async def run(turn: Turn, command: Command) -> None:
@@ -72,6 +73,24 @@ def show_topics(turn: Turn, library: Library, page: int = 1) -> None:
     if page < pages:
         options.append(turn.option(f"{OPTION}:{PAGE}:{page + 1}", "learn_more_topics"))
     turn.say("learn", options=tuple(options), page=page, pages=pages)
+    if turn.event.channel is Channel.SMS and not turn.flow:  # no step holds these options: remember them
+        turn.remember(**{OFFERED: [option.key for option in options]})
+
+
+async def pick_by_number(turn: Turn) -> bool:
+    """By SMS, while idle: a bare number right after a list of topics picks that topic (or page); any other
+    message forgets the list. False when the message is not such a pick."""
+    offered = turn.data.get(OFFERED)
+    if not offered:
+        return False
+    turn.remember(**{OFFERED: None})
+    if turn.event.channel is not Channel.SMS or turn.event.text is None:
+        return False
+    key = match_option(clean(turn.event.text), tuple(Option(key, "") for key in offered), numbered=True)
+    if key is None or not key.startswith(OPTION):
+        return False
+    await run(turn, Command("learn", tuple(key.removeprefix(OPTION).split(":")[1:])))
+    return True
 
 
 def send_topic(turn: Turn, library: Library, topic: Topic, found: LibraryMatch | None = None) -> None:

@@ -239,12 +239,25 @@ TEXTS: dict[str, str] = {
         "This chat is already signed up. To use an invitation, first erase your data with /delete."
     ),
     "invite_same": "You're already linked to your clinic.",
+    # weekly tips (/tips)
+    "tips_state_on": "Weekly tips are on: one short tip about your treatment each week.",
+    "tips_state_off": "Weekly tips are off. Would you like one short tip about your treatment each week?",
+    "tips_turn_on": "Yes, send me tips",
+    "tips_turn_off": "Stop the tips",
+    "tips_started": "Weekly tips are on. The first one comes on {date}. Send /tips to stop them.",
+    "tips_already_on": "Weekly tips are already on. The next one comes on {date}.",
+    "tips_started_later": (
+        "Weekly tips are on. They come once a week while your reminders are on. Send /tips to stop them."
+    ),
+    "tips_stopped": "Weekly tips are off: no more tips. Send /tips to turn them back on.",
+    "tips_already_off": "Weekly tips are already off. Send /tips to turn them on.",
     # command list (Telegram's menu)
     "cmd_next": "Your next appointment and reminders",
     "cmd_done": "I've had my dose",
     "cmd_reschedule": "Change the date of your next appointment",
     "cmd_calendar": "Your appointments for your calendar",
     "cmd_learn": "Information about your treatment",
+    "cmd_tips": "Weekly tips on or off",
     "cmd_pause": "Pause reminders",
     "cmd_resume": "Restart reminders",
     "cmd_timezone": "Change your time zone",

@@ -242,12 +242,35 @@ TEXTS: dict[str, str] = {
         "Este chat ya está registrado. Para usar una invitación, borra antes tus datos con /delete."
     ),
     "invite_same": "Ya estás vinculado/a con tu clínica.",
+    # weekly tips (/tips)
+    "tips_state_on": (
+        "Los consejos semanales están activados: un consejo breve sobre tu tratamiento cada semana."
+    ),
+    "tips_state_off": (
+        "Los consejos semanales están desactivados. ¿Quieres recibir un consejo breve sobre tu tratamiento "
+        "cada semana?"
+    ),
+    "tips_turn_on": "Sí, envíame consejos",
+    "tips_turn_off": "Parar los consejos",
+    "tips_started": (
+        "Consejos semanales activados. El primero llegará el {date}. Envía /tips para dejar de recibirlos."
+    ),
+    "tips_already_on": "Los consejos semanales ya están activados. El próximo llegará el {date}.",
+    "tips_started_later": (
+        "Consejos semanales activados. Llegan una vez por semana mientras tus recordatorios estén activos. "
+        "Envía /tips para dejar de recibirlos."
+    ),
+    "tips_stopped": (
+        "Consejos semanales desactivados: no recibirás más. Envía /tips para volver a activarlos."
+    ),
+    "tips_already_off": "Los consejos semanales ya están desactivados. Envía /tips para activarlos.",
     # command list (Telegram's menu)
     "cmd_next": "Tu próxima cita y recordatorios",
     "cmd_done": "Ya recibí mi dosis",
     "cmd_reschedule": "Cambiar la fecha de tu próxima cita",
     "cmd_calendar": "Tus citas para tu calendario",
     "cmd_learn": "Información sobre tu tratamiento",
+    "cmd_tips": "Consejos semanales: sí o no",
     "cmd_pause": "Pausar los recordatorios",
     "cmd_resume": "Reanudar los recordatorios",
     "cmd_timezone": "Cambiar tu zona horaria",
