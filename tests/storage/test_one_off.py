@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import outbox, patients
 from storage.models import Channel, MessageLog, MessageStatus, ScheduledMessage
 from storage.outbox import ONE_OFF, NewMessage
+from storage.plans import OFF_PLAN_KINDS
 from tests.storage.builders import NOW, add_patient
 
 
@@ -39,9 +40,9 @@ async def test_a_plan_rewrite_leaves_a_one_off_due_now_but_pause_cancels_it(sess
     patient = await add_patient(session)
     row = await _one_off(session, patient.id)
     plan = [NewMessage("reminder:1", "reminder", NOW)]
-    report = await outbox.replace_pending(session, patient.id, plan, NOW)
+    report = await outbox.replace_pending(session, patient.id, plan, NOW, other_kinds=OFF_PLAN_KINDS)
     assert (report.inserted, report.cancelled) == (1, 0)
-    await outbox.replace_pending(session, patient.id, [], NOW)  # the plan drops everything
+    await outbox.replace_pending(session, patient.id, [], NOW, other_kinds=OFF_PLAN_KINDS)  # plan drops all
     await session.refresh(row)
     assert row.status is MessageStatus.PENDING
     reminder = await session.scalar(
