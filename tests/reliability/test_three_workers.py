@@ -12,9 +12,11 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -70,8 +72,7 @@ class Fleet:
         return [name for name in self.processes if any(LOCK_TAKEN in e for e in self.events(name))]
 
     def worker_id(self, name: str) -> str:
-        import socket
-
+        """The id the process's dispatcher writes in `claimed_by` (as `ocrebot.services` makes it)."""
         return f"{socket.gethostname()}:{self.processes[name].pid}"[:64]
 
     def stop_all(self) -> None:
@@ -87,10 +88,10 @@ class Fleet:
 
 
 @pytest.fixture
-async def fake() -> FakeTelegram:
+async def fake() -> AsyncIterator[FakeTelegram]:
     server = FakeTelegram(overall_per_s=100_000, overall_burst=100_000, chat_per_s=100, chat_burst=10)
     await server.start()
-    yield server  # type: ignore[misc]
+    yield server
     await server.stop()
 
 
