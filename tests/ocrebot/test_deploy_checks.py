@@ -50,6 +50,12 @@ def test_the_readme_documents_every_setting() -> None:
     assert missing == [], f"README's Configuration table lacks {missing}"
 
 
+def test_env_example_names_every_setting() -> None:
+    example = (ROOT / ".env.example").read_text()
+    missing = [name.upper() for name in Settings.model_fields if f"# {name.upper()}=" not in example]
+    assert missing == [], f".env.example lacks {missing}"
+
+
 def test_the_readme_keeps_its_two_set_up_commands_first() -> None:
     readme = (ROOT / "README.md").read_text()
     commands = re.findall(r"^    make \w+$", readme, re.MULTILINE)
