@@ -157,8 +157,8 @@ class TokenBucket:
         """Takes a token and returns 0, or returns the seconds until one is free (nothing taken)."""
         self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate_per_s)
         self.at = now
-        if self.tokens >= 1:
-            self.tokens -= 1
+        if self.tokens >= 1 - 1e-9:  # a client that waited Retry-After gets in despite float rounding
+            self.tokens = max(0.0, self.tokens - 1)
             return 0.0
         return (1 - self.tokens) / self.rate_per_s
 

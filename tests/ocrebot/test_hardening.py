@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from ocrebot.hardening import CONSOLE_CSP, DOCS_CSP
+from ocrebot.hardening import CONSOLE_CSP, DOCS_CSP, RateLimit, RateRule
 from storage.models import MessageLog
 from tests.admin.console import Console, running_console
 
@@ -139,3 +139,24 @@ async def test_hsts_is_sent_when_the_public_url_is_https(app_with) -> None:  # t
 
 def test_the_docs_page_may_load_swagger_from_its_cdn_and_nothing_else_may() -> None:
     assert "cdn.jsdelivr.net" in DOCS_CSP and "cdn.jsdelivr.net" not in CONSOLE_CSP
+
+
+async def test_a_refused_client_is_let_in_again_once_retry_after_has_passed() -> None:
+    now = [1_000.0]
+
+    async def ok(scope, receive, send):  # type: ignore[no-untyped-def]
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    rule = RateRule("login", "/admin/login", "POST", rate_per_s=2 / 60, burst=2)
+    app = RateLimit(ok, [rule], monotonic=lambda: now[0])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        assert [(await client.post("/admin/login")).status_code for _ in range(3)] == [204, 204, 429]
+        refused = await client.post("/admin/login")
+        wait_s = int(refused.headers["retry-after"])
+        assert wait_s == 30
+        now[0] += wait_s - 1
+        assert (await client.post("/admin/login")).status_code == 429
+        now[0] += 1
+        assert (await client.post("/admin/login")).status_code == 204
+        assert (await client.get("/admin/login")).status_code == 204  # a GET is not the rule's
