@@ -29,7 +29,7 @@ from tests.fakes.telegram_api import FakeTelegram
 from tests.ocrebot.conftest import OCREBOT, free_port
 from tests.reliability.conftest import FIRST_CHAT, eventually, seed_due, stored_rows
 
-ROWS = 1_200
+ROWS = 900
 BATCH = 100  # the dispatcher's default batch: what one process holds at a time
 KILL_AFTER = 300  # sent messages before the kill: mid-burst
 TAKEOVER_S = 30
