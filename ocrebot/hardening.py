@@ -1,7 +1,8 @@
 """The HTTP server's guards: request size limits, rate limits, and security headers on every answer.
 
 Owns three ASGI layers that `install(app, settings)` puts around the app (outermost first):
-- body size: a request body above its route prefix's limit gets 413 with a short body; the Content-Length
+- body size: a request body above its route prefix's limit gets 413 with a short body (CSV uploads under
+  `IMPORT_PREFIXES` get a larger limit; their routes refuse smaller files themselves); the Content-Length
   is checked before anything is read, and a body sent in chunks is counted as it arrives;
 - rate: `/webhooks/*` and the console's sign-in POST get 429 with Retry-After past a token bucket per client
   address. The buckets live in this process's memory: with N processes a client gets N times the rate, and
@@ -43,7 +44,7 @@ NO_STORE_PREFIXES = ("/admin", "/api")
 NO_STORE_EXEMPT = ("/admin/static/",)
 LOGIN_PATH = "/admin/login"
 WEBHOOK_PREFIX = "/webhooks/"
-IMPORT_PREFIX = "/admin/import"
+IMPORT_PREFIXES = ("/admin/import", "/api/patients/import")  # CSV uploads: the console page and the API
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -62,7 +63,7 @@ def body_limits(settings: HardeningSettings) -> list[tuple[str, int]]:
     """(path prefix, limit in bytes), longest prefix first; "" is every other route."""
     limits = [
         (WEBHOOK_PREFIX, settings.webhook_max_body_bytes),
-        (IMPORT_PREFIX, settings.import_max_body_bytes),
+        *((prefix, settings.import_max_body_bytes) for prefix in IMPORT_PREFIXES),
         ("", settings.request_max_body_bytes),
     ]
     return sorted(limits, key=lambda item: len(item[0]), reverse=True)

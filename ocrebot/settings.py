@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     message_retention_days: message texts older than this are blanked by a daily job (the rows stay).
     session_secret: signs the operator console's session cookies (random per process when unset).
     request_max_body_bytes, webhook_max_body_bytes, import_max_body_bytes: the largest request body (413
-    beyond) anywhere, under /webhooks/, and under /admin/import (CSV uploads).
+    beyond) anywhere, under /webhooks/, and under /admin/import and /api/patients/import (CSV uploads).
     webhook_rate_per_s, login_attempts_per_minute: per client address and per process (429 beyond), on
     /webhooks/* (bursts of 5 s worth) and on the console's sign-in POST.
     """

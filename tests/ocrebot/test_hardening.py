@@ -74,6 +74,8 @@ async def test_limits_are_per_route_prefix_and_configurable(app_with) -> None:  
         assert (await console.client.post("/admin/login", content=upload)).status_code == 413
         # The import prefix allows 5 MiB by default: the request reaches routing (no route here: 404/405).
         assert (await console.client.post("/admin/import", content=upload)).status_code != 413
+        assert (await console.client.post("/api/patients/import", content=upload)).status_code != 413
+        assert (await console.client.post("/api/patients", content=upload)).status_code == 413
     async with app_with(import_max_body_bytes=100_000, request_max_body_bytes=1_000_000) as console:
         assert (await console.client.post("/admin/import", content=upload)).status_code == 413
         assert (await console.client.post("/admin/login", content=upload)).status_code != 413
