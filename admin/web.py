@@ -18,7 +18,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from admin import api, exports, pages, simulator
+from admin import api, pages, simulator
 from admin.auth import Actor, Console, LoginRequired, api_actor, login_url, page_actor
 from admin.rendering import create_templates
 from admin.sandbox import Sandbox
@@ -43,6 +43,8 @@ def install(app: FastAPI, settings: ConsoleSettings) -> None:
     app.include_router(pages.router)
     app.include_router(simulator.router)
     app.include_router(api.router)
+    from admin import exports  # GET /api/patients/{id}/export: one patient's data as a JSON file
+
     app.include_router(exports.router)
     app.include_router(_docs_router())
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="console-static")
