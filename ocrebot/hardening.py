@@ -1,6 +1,6 @@
 """The HTTP server's guards: request size limits, rate limits, and security headers on every answer.
 
-Owns three ASGI layers that `install(app, settings)` puts around the app (outermost first):
+Owns three ASGI layers that `install(app, settings)` puts around the app (innermost first):
 - body size: a request body above its route prefix's limit gets 413 with a short body (CSV uploads under
   `IMPORT_PREFIXES` get a larger limit; their routes refuse smaller files themselves); the Content-Length
   is checked before anything is read, and a body sent in chunks is counted as it arrives;
