@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ocrebot.hardening import CONSOLE_CSP, DOCS_CSP, RateLimit, RateRule
 from storage.models import MessageLog
-from tests.admin.console import Console, running_console
+from tests.admin.conftest import cheap_password_hashing  # noqa: F401 - autouse: test-sized argon2
+from tests.admin.console import Console, add_operator, running_console, sign_in
 
 TWILIO = {
     "twilio_account_sid": "AC" + "a" * 32,
@@ -139,8 +140,18 @@ async def test_hsts_is_sent_when_the_public_url_is_https(app_with) -> None:  # t
         assert page.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
 
 
-def test_the_docs_page_may_load_swagger_from_its_cdn_and_nothing_else_may() -> None:
-    assert "cdn.jsdelivr.net" in DOCS_CSP and "cdn.jsdelivr.net" not in CONSOLE_CSP
+async def test_the_api_docs_page_alone_may_load_swagger_ui_from_its_cdn(app_with) -> None:  # type: ignore[no-untyped-def]
+    async with app_with() as console:
+        await add_operator(console.sessions, "nurse@clinic.example")
+        assert (await sign_in(console.client, "nurse@clinic.example")).status_code == 303
+        docs = await console.client.get("/api/docs")
+        assert docs.status_code == 200 and "cdn.jsdelivr.net" in docs.text
+        assert docs.headers["content-security-policy"] == DOCS_CSP
+        assert "https://cdn.jsdelivr.net" in DOCS_CSP and "cdn.jsdelivr.net" not in CONSOLE_CSP
+        dashboard = await console.client.get("/admin/")
+        assert dashboard.status_code == 200
+        assert dashboard.headers["content-security-policy"] == CONSOLE_CSP
+        assert dashboard.headers["cache-control"] == "no-store"
 
 
 async def test_a_refused_client_is_let_in_again_once_retry_after_has_passed() -> None:
