@@ -46,6 +46,9 @@ def install(app: FastAPI, settings: ConsoleSettings) -> None:
     app.include_router(pages.router)
     app.include_router(simulator.router)
     app.include_router(api.router)
+    from admin import exports  # GET /api/patients/{id}/export: one patient's data as a JSON file
+
+    app.include_router(exports.router)
     app.include_router(_docs_router())
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="console-static")
 

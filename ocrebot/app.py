@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from admin import web as console
 from care.clock import Clock
-from ocrebot import health, logs, metrics, twilio_webhooks, webhooks
+from ocrebot import hardening, health, logs, metrics, twilio_webhooks, webhooks
 from ocrebot.roles import Role
 from ocrebot.services import start_services
 from ocrebot.settings import Settings
@@ -47,6 +47,9 @@ def create_app(
     app.include_router(health.router)
     app.include_router(webhooks.router)
     app.include_router(twilio_webhooks.router)
+    # Before the metrics and request-id layers, so they wrap it: 413 and 429 answers are counted and carry a
+    # request id, and a body read past its limit raises inside the route, where it becomes a 413.
+    hardening.install(app, settings)
     metrics.install(app)
     logs.install_request_ids(app)
     console.install(app, settings)

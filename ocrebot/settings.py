@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     default_emergency_number: quoted to patients whose country's number the triage policy does not list.
     message_retention_days: message texts older than this are blanked by a daily job (the rows stay).
     session_secret: signs the operator console's session cookies (random per process when unset).
+    request_max_body_bytes, webhook_max_body_bytes, import_max_body_bytes: the largest request body (413
+    beyond) anywhere, under /webhooks/, and under /admin/import and /api/patients/import (CSV uploads).
+    webhook_rate_per_s, login_attempts_per_minute: per client address and per process (429 beyond), on
+    /webhooks/* (bursts of 5 s worth) and on the console's sign-in POST.
     """
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -80,6 +84,11 @@ class Settings(BaseSettings):
     default_emergency_number: str | None = None
     message_retention_days: int = Field(default=180, ge=1, le=3650)
     session_secret: str | None = None
+    request_max_body_bytes: int = Field(default=65_536, ge=1_024)
+    webhook_max_body_bytes: int = Field(default=65_536, ge=1_024)
+    import_max_body_bytes: int = Field(default=5_242_880, ge=1_024)
+    webhook_rate_per_s: float = Field(default=50.0, gt=0)
+    login_attempts_per_minute: int = Field(default=10, ge=1)
 
     @field_validator(
         "telegram_bot_token",

@@ -51,6 +51,9 @@ SLASH_WORDS = {
     "resume": "RESUME", "help": "HELP", "delete": "DELETE", "stop": "STOP", "menu": "MENU",
     "tips": "TIPS",
 }  # fmt: skip
+# /export: by SMS the answer says the clinic can provide the file (bot/dialog/data_export.py).
+COMMAND_WORDS |= {"EXPORT": "/export", "EXPORTAR": "/export"}
+SLASH_WORDS |= {"export": "EXPORT"}
 _SLASH = re.compile(r"/([a-z]+)\b")
 MAX_CODE_CHARS = 32
 

@@ -7,6 +7,7 @@ UPDATE_SCREENSHOTS=1 (`make screenshots`) it also writes docs/console-*.png for 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import threading
@@ -212,3 +213,35 @@ def test_a_one_off_to_a_sandbox_patient_shows_up_in_the_simulator(page: object, 
     expect(page.get_by_text("Message queued: it goes out now.")).to_be_visible()  # type: ignore[attr-defined]
     page.goto(f"{site.url}/admin/simulator/{site.sandbox_id}")  # type: ignore[attr-defined]
     expect(page.locator(".bubble.bot").last).to_contain_text("Your clinic moved to floor 2.")  # type: ignore[attr-defined]
+def test_the_console_works_under_its_content_security_policy_and_exports_a_patient(
+    page: object, site: Site
+) -> None:
+    """The inline confirm still runs (and dismissing it changes nothing), the export link downloads the
+    patient's JSON, and the browser reports no CSP violation on any console page."""
+    expect = playwright_api.expect
+    violations: list[str] = []
+    page.on(  # type: ignore[attr-defined]
+        "console",
+        lambda message: violations.append(message.text) if "Content Security" in message.text else None,
+    )
+    asked: list[str] = []
+
+    def dismiss(dialog: object) -> None:
+        asked.append(dialog.message)  # type: ignore[attr-defined]
+        dialog.dismiss()  # type: ignore[attr-defined]
+
+    page.on("dialog", dismiss)  # type: ignore[attr-defined]
+    for path in ("/admin/", "/admin/patients", "/admin/simulator", f"/admin/patients/{site.seeded.paused}"):
+        answer = page.goto(f"{site.url}{path}")  # type: ignore[attr-defined]
+        assert answer.headers["content-security-policy"].startswith("default-src 'self'")
+    page.get_by_role("button", name="Unsubscribe").click()  # type: ignore[attr-defined]
+    assert asked == ["Stop every message to this patient?"]
+    expect(page.locator("#patient-status")).to_have_text("paused")  # type: ignore[attr-defined]
+
+    with page.expect_download() as waiting:  # type: ignore[attr-defined]
+        page.get_by_role("link", name="Export data (JSON)").click()  # type: ignore[attr-defined]
+    download = waiting.value
+    assert download.suggested_filename == f"ocrebot-patient-{site.seeded.paused}-20261207.json"
+    exported = json.loads(Path(download.path()).read_text())
+    assert exported["patient"]["display_name"] == "Bea Ruiz"
+    assert violations == []

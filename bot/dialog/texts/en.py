@@ -195,6 +195,14 @@ TEXTS: dict[str, str] = {
     "delete_yes": "Yes, erase everything",
     "delete_no": "No, keep it",
     "deleted": "Everything has been erased. If you write again, we'll start from the beginning.",
+    "export_ready": (
+        "Here is a copy of everything we store about you, as a file. Keep it somewhere safe: it holds "
+        "details about your health."
+    ),
+    "export_by_sms": (
+        "A text message can't carry a file. To get a copy of everything we store about you, please ask "
+        "your clinic: they can give it to you."
+    ),
     "nothing_changed": "OK, nothing has changed.",
     "ask_language": "Which language would you like?",
     "language_set": "From now on I'll write in English.",
@@ -264,6 +272,7 @@ TEXTS: dict[str, str] = {
     "cmd_language": "Change language / Cambiar idioma",
     "cmd_stop": "Stop all messages",
     "cmd_delete": "Erase all your data",
+    "cmd_export": "A copy of your data",
     "cmd_help": "What I can do",
     "yes": "Yes",
     "no": "No",

@@ -198,6 +198,14 @@ TEXTS: dict[str, str] = {
     "delete_yes": "Sí, borrarlo todo",
     "delete_no": "No, mantenerlo",
     "deleted": "Todo se ha borrado. Si vuelves a escribir, empezaremos desde el principio.",
+    "export_ready": (
+        "Aquí tienes una copia de todo lo que guardamos sobre ti, en un archivo. Guárdala en un lugar "
+        "seguro: contiene datos sobre tu salud."
+    ),
+    "export_by_sms": (
+        "Un SMS no puede llevar un archivo. Para recibir una copia de todo lo que guardamos sobre ti, "
+        "pídesela a tu clínica: ellos te la pueden dar."
+    ),
     "nothing_changed": "De acuerdo, no ha cambiado nada.",
     "ask_language": "¿Qué idioma prefieres?",
     "language_set": "A partir de ahora te escribiré en español.",
@@ -277,6 +285,7 @@ TEXTS: dict[str, str] = {
     "cmd_language": "Cambiar idioma / Change language",
     "cmd_stop": "Parar todos los mensajes",
     "cmd_delete": "Borrar todos tus datos",
+    "cmd_export": "Una copia de tus datos",
     "cmd_help": "Lo que puedo hacer",
     "yes": "Sí",
     "no": "No",
