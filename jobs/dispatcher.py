@@ -23,9 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import Option, Sender, SendResult, tag_option
+from care import catch_up
 from care.clock import Clock
 from care.plan import ReminderPlan
 from storage import outbox, patients, plans
+from storage.alerts import NUDGE_KIND
 from storage.models import AddressState, Channel, ChannelAddress, Patient, PatientStatus, ScheduledMessage
 from storage.outbox import ClaimedMessage
 
@@ -211,16 +213,20 @@ class Dispatcher:
             key = await session.scalar(
                 select(ScheduledMessage.dedupe_key).where(ScheduledMessage.id == message.id)
             )
-            catch_up_until = await plans.catch_up_until(session, patient, self._plan, key or "")
-            if catch_up_until is None:
+            planned, schedule = await plans.planned_with_schedule(session, patient, self._plan, key or "")
+            if planned is None:
                 await plans.cancel_claimed(session, message.id, "no longer in the plan", now)
                 log.info("message %s cancelled: no longer in the plan", message.id)
                 return _Outcome.CANCELLED
-            if now > catch_up_until:
-                reason = f"catch-up window ended at {catch_up_until.isoformat()}"
-                await plans.expire_claimed(session, message.id, reason, now)
-                log.info("message %s expired", message.id)
-                return _Outcome.EXPIRED
+            decision = catch_up.decide(planned, now, schedule)
+        elif message.kind == NUDGE_KIND:
+            decision = catch_up.decide_unplanned(message.due_at, now)
+        else:
+            decision = catch_up.SEND
+        if decision.fate is not catch_up.Fate.SEND:
+            await plans.expire_claimed(session, message.id, decision.reason or decision.fate.value, now)
+            log.info("message %s expired (%s)", message.id, decision.fate.value)
+            return _Outcome.EXPIRED
         target = await self._choose(session, patient, message, blocked)
         if target is None:
             reason = NO_CHANNEL_ERROR if blocked_error is None else f"{blocked_error}; {NO_CHANNEL_ERROR}"

@@ -135,6 +135,14 @@ async def catch_up_until(
     return None
 
 
+async def planned_with_schedule(
+    session: AsyncSession, patient: Patient, plan: ReminderPlan, dedupe_key: str
+) -> tuple[PlannedMessage | None, list[PlannedMessage]]:
+    """Returns the planned message with this key (None if no longer planned) and the patient's schedule."""
+    schedule = [item.message for item in await planned_for(session, patient, plan)]
+    return next((m for m in schedule if m.dedupe_key == dedupe_key), None), schedule
+
+
 async def cancel_claimed(session: AsyncSession, message_id: int, reason: str, now: datetime) -> bool:
     """Ends a claimed row as cancelled, never sent (the patient paused or the plan dropped it)."""
     return await _close_claimed(session, message_id, MessageStatus.CANCELLED, reason, now)
