@@ -20,7 +20,7 @@ from care.formulation import dose_kind
 from care.message_schedule import Appointment, PlannedMessage, schedule_messages
 from care.plan import ReminderPlan, TouchpointKind
 from care.quiet_hours import QuietHours
-from storage import outbox
+from storage import booking_gaps, outbox
 from storage.models import (
     Dose,
     DoseStatus,
@@ -51,7 +51,8 @@ async def replan_patient(
 
     Call it inside the transaction that changed any of what the plan reads: sign-up done (status becomes
     active), an appointment booked, moved or cancelled, a dose reported given (or missed), the time zone,
-    quiet hours, formulation or language changed, pause, resume, stop, and erasure.
+    quiet hours, formulation or language changed, pause, resume, stop, and erasure. A booked appointment
+    after the last dose clears the patient's open booking-gap flags (`storage.booking_gaps`).
     An active patient gets one row per message of `care.message_schedule.schedule_messages` whose
     `catch_up_until` is still ahead of `now` (planned doses anchored on `planned_at`; given doses keep
     their check-ins, anchored on `given_at`; the booking nudge anchored on the last dose given). Pending rows
@@ -69,6 +70,7 @@ async def replan_patient(
         raise LookupError(f"patient {patient_id} does not exist")
     if patient.status is not PatientStatus.ACTIVE:
         return ReplaceReport(cancelled=await outbox.cancel_pending(session, patient_id, now))
+    await booking_gaps.clear_if_booked(session, patient_id, now)  # an appointment after the last dose
     items = [item for item in await planned_for(session, patient, plan) if item.message.catch_up_until > now]
     new = [
         NewMessage(
