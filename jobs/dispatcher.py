@@ -3,9 +3,12 @@
 Owns the order of a send (DESIGN decisions 1 and 2, `storage.outbox` rules): recover expired leases (those
 rows become uncertain, never resent); claim a batch and commit at once; for each row, re-check in a fresh
 transaction (patient no longer active -> cancelled; no longer planned -> cancelled; past its catch-up
-window -> expired), choose the channel, render, send outside any transaction, then record the outcome in a
-new transaction. Sends run concurrently, bounded; one patient's rows go in due order. Provider limits live in
-the senders. Logs carry ids only, never names, addresses or text. Imports `care`, `storage`, `bot` channels.
+window or superseded -> expired, `care.catch_up`), choose the channel (an address that blocked us is
+marked so, with a timeline entry, and the next channel tried: Telegram, then SMS with consent; none left
+-> the clinic is flagged, `storage.reachability`), render, send outside any transaction, then record the
+outcome in a new transaction. Sends run concurrently, bounded; one patient's rows go in due order. Provider
+limits live in the senders. Logs carry ids only, never names, addresses or text. Imports `care`, `storage`,
+`bot` channels.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from bot.channels.base import Option, Sender, SendResult, tag_option
 from care import catch_up
 from care.clock import Clock
 from care.plan import ReminderPlan
-from storage import outbox, patients, plans
+from storage import outbox, patients, plans, reachability
 from storage.alerts import NUDGE_KIND
 from storage.models import AddressState, Channel, ChannelAddress, Patient, PatientStatus, ScheduledMessage
 from storage.outbox import ClaimedMessage
@@ -229,6 +232,8 @@ class Dispatcher:
             return _Outcome.EXPIRED
         target = await self._choose(session, patient, message, blocked)
         if target is None:
+            if not patient.sandbox:
+                await reachability.check(session, patient, now)  # flags the clinic, once while open
             reason = NO_CHANNEL_ERROR if blocked_error is None else f"{blocked_error}; {NO_CHANNEL_ERROR}"
             await outbox.mark_failed(session, message.id, reason, now)
             log.info("message %s failed: %s", message.id, NO_CHANNEL_ERROR)
@@ -286,7 +291,8 @@ class Dispatcher:
             return _Outcome.SENT
         error = result.error or "unknown error"
         if result.blocked and step.address_id is not None:
-            await patients.set_address_state(session, step.address_id, AddressState.BLOCKED, at)
+            cause = f"{step.channel.value} refused a send: blocked"
+            await reachability.set_address_state(session, step.address_id, AddressState.BLOCKED, at, cause)
             log.info("message %s: address %s blocked us", message.id, step.address_id)
             return None
         if result.retry_after_s is not None:

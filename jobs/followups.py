@@ -13,6 +13,7 @@ interval job, `misfire_grace_time=None`, `coalesce=True`, like `jobs.wakeup`):
 - nothing booked after a patient's last dose `care.booking_gap` months later -> a flagged row, reason
   booking_gap, about that dose: at 6 months and again 2 weeks later, once each; open ones are cleared (by
   the system, audited) once an appointment is booked (`storage.booking_gaps`; a replan clears them too);
+- unreachable flags (`storage.reachability`, stored where no alerter is at hand) are alerted at once;
 - flagged rows whose alert never went out (the alerter failed) are alerted again.
 Every write happens in one transaction; alerts go after it commits (`bot.alerts.deliver`). Running it twice
 changes nothing more. Logs carry ids and counts only. Imports `care`, `storage`, `bot`.
@@ -98,6 +99,7 @@ async def run_followups(
         retry = await stored.unalerted(
             session, created_before=now - ALERT_RETRY_AFTER, created_after=now - ALERT_RETRY_FOR
         )
+        retry += await _unreachable(session, now, {row.id for row, _ in retry})
         alerts = [
             *no_answer,
             *unconfirmed,
@@ -180,6 +182,14 @@ async def _booking_gaps(session: AsyncSession, now: datetime) -> tuple[list[Aler
         log.info("check-in %s flagged: booking gap %s of 2 (patient %s)", row.id, which, gap.patient.id)
         flagged.append(Alert.of(row, gap.patient.display_name))
     return flagged, cleared
+
+
+async def _unreachable(
+    session: AsyncSession, now: datetime, known: set[int]
+) -> list[tuple[CheckIn, Patient]]:
+    """Unreachable flags, stored where a channel switches with no alerter at hand: alerted here, at once."""
+    recent = await stored.unalerted(session, created_before=now, created_after=now - ALERT_RETRY_FOR)
+    return [(row, p) for row, p in recent if row.reason is CheckInReason.UNREACHABLE and row.id not in known]
 
 
 async def _flag(
