@@ -4,9 +4,9 @@ become SMS bodies and TwiML.
 Owns the SMS keywords, matched on the whole message whatever its case, spaces or punctuation: the carrier
 ones (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT, or Twilio's `OptOutType=STOP`, opt
 out; START, UNSTOP opt in; HELP, INFO answer who we are) and ours for the dialog (JOIN [code], NEXT, DONE,
-CHANGE, LEARN, PAUSE, RESUME, MENU, DELETE, ENGLISH, ESPANOL, with Spanish aliases), and how options go over
-SMS: "Reply 1 for ..., 2 for ..." and, for commands, "Text NEXT for ...". Translates only: no database, no
-rules. Must not import `storage` beyond its enums, `jobs` or `ocrebot`.
+CHANGE, LEARN, PAUSE, RESUME, MENU, DELETE, ENGLISH, ESPANOL, QUIET [hours|OFF|DEFAULT], with Spanish
+aliases), and how options go over SMS: "Reply 1 for ..., 2 for ..." and, for commands, "Text NEXT for
+...". Translates only: no database, no rules. Must not import `storage` beyond its enums, `jobs` or `ocrebot`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "Q
 OPT_IN_WORDS = frozenset({"START", "UNSTOP"})
 HELP_WORDS = frozenset({"HELP", "INFO", "AYUDA"})
 JOIN_WORDS = frozenset({"JOIN", "ALTA"})
+QUIET_WORDS = frozenset({"QUIET", "SILENCIO"})  # "QUIET 22:00-07:00", "QUIET OFF", "QUIET": /quiet
 COMMAND_WORDS = {
     "NEXT": "/next", "PROXIMA": "/next", "DONE": "/done", "HECHO": "/done", "CHANGE": "/reschedule",
     "CAMBIAR": "/reschedule", "LEARN": "/learn", "APRENDER": "/learn", "PAUSE": "/pause", "PAUSA": "/pause",
@@ -46,6 +47,7 @@ SLASH_WORDS = {
     "next": "NEXT", "done": "DONE", "reschedule": "CHANGE", "learn": "LEARN", "pause": "PAUSE",
     "resume": "RESUME", "help": "HELP", "delete": "DELETE", "stop": "STOP", "menu": "MENU",
 }  # fmt: skip
+SLASH_WORDS["quiet"] = "QUIET"
 _SLASH = re.compile(r"/([a-z]+)\b")
 MAX_CODE_CHARS = 32
 
@@ -117,6 +119,8 @@ def read(body: str, opt_out_type: str | None = None) -> Inbound:
     if tokens and keyword(tokens[0]) in JOIN_WORDS:
         code = tokens[1].strip(".,!") if len(tokens) == 2 else None
         return Inbound(Kind.JOIN, "/start", code if code and len(code) <= MAX_CODE_CHARS else None)
+    if tokens and keyword(tokens[0]) in QUIET_WORDS:
+        return Inbound(Kind.DIALOG, " ".join(["/quiet", *tokens[1:]]))
     if word in COMMAND_WORDS:
         return Inbound(Kind.DIALOG, COMMAND_WORDS[word])
     return Inbound(Kind.DIALOG, body)

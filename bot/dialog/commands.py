@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.dialog import account, dose_commands, invites, learn, signup
+from bot.dialog import account, dose_commands, invites, learn, quiet, signup
 from bot.dialog.answers import Command
 from bot.dialog.events import Reply
 from bot.dialog.texts import LANGUAGES, say
@@ -19,10 +19,11 @@ from storage.models import PatientStatus
 
 _NAMES = ("next", "done", "reschedule", "calendar", "learn", "pause", "resume", "timezone", "language",
           "stop", "delete", "help")  # fmt: skip
+_NAMES = (*_NAMES[:-1], "quiet", _NAMES[-1])  # /quiet (issue 9) just before /help
 COMMANDS: dict[str, list[tuple[str, str]]] = {
     language: [(name, say(language, f"cmd_{name}")) for name in _NAMES] for language in LANGUAGES
 }
-NEEDS_SIGNUP_DONE = frozenset({"next", "done", "reschedule", "calendar", "pause", "timezone"})
+NEEDS_SIGNUP_DONE = frozenset({"next", "done", "reschedule", "calendar", "pause", "timezone", "quiet"})
 # Commands that answer and leave the patient where they were; every other one ends a side flow first.
 KEEP_PLACE = frozenset({"help", "learn", "start", "language", "menu"})
 
@@ -113,6 +114,7 @@ _HANDLERS: dict[str, Callable[[Turn, Command], Awaitable[None]]] = {
     "stop": _plain(account.start_stop),
     "delete": _plain(account.start_delete),
     "timezone": _plain(account.start_timezone),
+    "quiet": quiet.run,
 }
 
 
