@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
 from admin import accounts, actions, queries
 from admin.auth import (
@@ -30,6 +31,7 @@ from admin.auth import (
     safe_next,
     session_of,
 )
+from admin.quiet_hours import QuietHoursIn, quiet_hours_of, set_quiet_hours
 from admin.rendering import render
 from admin.security import SessionData, throttle_key, verify_password
 from care.formulation import Formulation
@@ -46,6 +48,7 @@ NOTICES = {
     "resume": "Reminders resumed.",
     "unsubscribe": "Patient unsubscribed: nothing more will be sent.",
     "ack": "Alert acknowledged.",
+    "quiet": "Quiet hours saved; pending messages moved to fit.",
     "signed_out": "You are signed out.",
 }
 THROTTLED = "Too many failed sign-ins. Try again in 15 minutes."
@@ -239,7 +242,39 @@ async def patient(request: Request, actor: Reader, patient_id: int) -> Response:
             current in (PatientStatus.SIGNING_UP, PatientStatus.ACTIVE, PatientStatus.PAUSED),
         ),
     ]
-    return render(request, "patient.html", actor, r=record, buttons=buttons, notice=_notice(request))
+    quiet = quiet_hours_of(record.patient, request.app.state.services.plan)
+    return render(
+        request, "patient.html", actor, r=record, buttons=buttons, quiet=quiet, notice=_notice(request)
+    )
+
+
+@router.post("/patients/{patient_id}/quiet-hours")
+async def patient_quiet_hours(
+    request: Request,
+    actor: Changer,
+    patient_id: int,
+    start: Annotated[str, Form(max_length=5)] = "",
+    end: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Sets the patient's quiet hours from the patient page (both empty: the usual ones)."""
+    services = request.app.state.services
+    try:
+        body = QuietHoursIn(start=start, end=end)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'hours'}: {e['msg']}" for e in exc.errors())
+        raise HTTPException(422, f"quiet hours not changed: {problems}") from None
+    try:
+        await set_quiet_hours(
+            services.sessions,
+            patient_id,
+            body.quiet_hours(),
+            operator_id=actor.operator_id,
+            plan=services.plan,
+            now=now_of(request),
+        )
+    except actions.NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient") from None
+    return RedirectResponse(f"/admin/patients/{patient_id}?notice=quiet", status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/patients/{patient_id}/{action}")

@@ -5,7 +5,7 @@ Read-only; each function runs in the caller's session. Must not import `bot`, `j
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from care.formulation import Formulation
 from storage import alerts
 from storage.models import (
+    AuditLog,
     ChannelAddress,
     CheckIn,
     Dose,
@@ -50,6 +51,7 @@ class PatientRecord:
     messages: list[tuple[ScheduledMessage, str | None]]  # each outbox row and the text that went out
     check_ins: list[CheckIn]
     log: list[MessageLog]
+    events: list[AuditLog] = field(default_factory=list)  # channel switches and actions, newest first
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,8 @@ async def search_patients(
 
 
 async def patient_record(session: AsyncSession, patient_id: int) -> PatientRecord | None:
-    """Returns the patient's profile, addresses, doses, outbox timeline, check-ins and message log."""
+    """Returns the patient's profile, addresses, doses, outbox timeline, check-ins, message log and history
+    (audit rows: channel switches, operator actions)."""
     patient = await session.get(Patient, patient_id)
     if patient is None:
         return None
@@ -144,6 +147,12 @@ async def patient_record(session: AsyncSession, patient_id: int) -> PatientRecor
         .order_by(MessageLog.created_at.desc(), MessageLog.id.desc())
         .limit(100)
     )
+    events = await session.scalars(
+        select(AuditLog)
+        .where(AuditLog.patient_id == patient_id)
+        .order_by(AuditLog.at.desc(), AuditLog.id.desc())
+        .limit(100)
+    )
     return PatientRecord(
         patient,
         list(addresses),
@@ -151,6 +160,7 @@ async def patient_record(session: AsyncSession, patient_id: int) -> PatientRecor
         [(row, text) for row, text in messages.all()],
         list(check_ins),
         list(log),
+        list(events),
     )
 
 
