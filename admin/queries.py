@@ -70,6 +70,7 @@ class Dashboard:
     week: list[Appointment]
     alerts: list[alerts.OpenAlert]
     trouble: list[tuple[ScheduledMessage, Patient]]
+    expired: dict[str, int] = field(default_factory=dict)  # kind -> rows expired unsent in 7 days
 
 
 async def search_patients(
@@ -165,7 +166,8 @@ async def patient_record(session: AsyncSession, patient_id: int) -> PatientRecor
 
 
 async def dashboard(session: AsyncSession, now: datetime, clinic_zone: str) -> Dashboard:
-    """Reads the dashboard: days are the clinic's (DEFAULT_TIMEZONE); sandbox patients are left out."""
+    """Reads the dashboard: days are the clinic's (DEFAULT_TIMEZONE); sandbox patients are left out.
+    Expired rows (past their catch-up window, never sent) are counted by kind, so downtime shows."""
     zone = ZoneInfo(clinic_zone)
     local = now.astimezone(zone)
     start = local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -192,9 +194,20 @@ async def dashboard(session: AsyncSession, now: datetime, clinic_zone: str) -> D
         .order_by(ScheduledMessage.updated_at.desc())
         .limit(50)
     )
+    expired = await session.execute(
+        select(func.coalesce(ScheduledMessage.touchpoint_id, ScheduledMessage.kind), func.count())
+        .join(Patient, Patient.id == ScheduledMessage.patient_id)
+        .where(
+            ScheduledMessage.status == MessageStatus.EXPIRED,
+            ScheduledMessage.updated_at >= now - TROUBLE_WINDOW,
+            Patient.sandbox.is_(False),
+        )
+        .group_by(func.coalesce(ScheduledMessage.touchpoint_id, ScheduledMessage.kind))
+    )
     return Dashboard(
         today=[a for a in appointments if a.dose.planned_at < day_end],
         week=appointments,
         alerts=await alerts.open_alerts(session, limit=100),
         trouble=[(row, patient) for row, patient in trouble.all()],
+        expired={str(kind): int(count) for kind, count in sorted(expired.all())},
     )

@@ -1,5 +1,5 @@
 """An operator sets a patient's quiet hours (JSON API and patient page): pending messages move, bad hours
-are a 422 naming the field and change nothing; the page lists channel switches in the patient's history."""
+are a 422 naming the field and change nothing; the page lists channel switches; the dashboard, expiries."""
 
 from __future__ import annotations
 
@@ -9,9 +9,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from storage import reachability
-from storage.models import AddressState, AuditLog, Channel, OperatorRole, Patient, ScheduledMessage
-from tests.admin.console import Console, add_operator, add_token, csrf_of, seed, sign_in
-from tests.jobs.builders import NOW
+from storage.models import (
+    AddressState,
+    AuditLog,
+    Channel,
+    MessageStatus,
+    OperatorRole,
+    Patient,
+    ScheduledMessage,
+)
+from tests.admin.console import NOW, Console, add_operator, add_token, csrf_of, seed, sign_in
 
 MADRID = ZoneInfo("Europe/Madrid")
 
@@ -131,3 +138,23 @@ async def test_the_patient_page_form_sets_quiet_hours_and_the_history_lists_chan
     assert "channel blocked" in page and "telegram: the patient blocked the bot; now via nothing" in page
     assert refused.status_code == 422 and "give both start and end" in refused.text
     assert await _quiet(console, seeded.active) == (time(22, 30), time(7, 30))
+
+
+async def test_the_dashboard_counts_messages_that_expired_unsent(console: Console) -> None:
+    seeded = await seed(console.sessions)
+    async with console.sessions() as session, session.begin():
+        row = await session.scalar(
+            select(ScheduledMessage).where(
+                ScheduledMessage.patient_id == seeded.active,
+                ScheduledMessage.touchpoint_id == "reminder_7_days",
+            )
+        )
+        assert row is not None
+        row.status, row.last_error, row.updated_at = MessageStatus.EXPIRED, "catch-up window ended", NOW
+    await add_operator(console.sessions, "nurse@clinic.example")
+    assert (await sign_in(console.client, "nurse@clinic.example")).status_code == 303
+
+    page = (await console.client.get("/admin/")).text
+
+    assert 'Expired unsent (7 days) <span class="count">1</span>' in page
+    assert "reminder 7 days: 1" in page
