@@ -158,3 +158,23 @@ async def test_the_dashboard_counts_messages_that_expired_unsent(console: Consol
 
     assert 'Expired unsent (7 days) <span class="count">1</span>' in page
     assert "reminder 7 days: 1" in page
+
+
+async def test_a_flag_without_an_answer_says_why_on_the_dashboard_and_the_patient_page(
+    console: Console,
+) -> None:
+    seeded = await seed(console.sessions)
+    async with console.sessions() as session, session.begin():
+        cause = "telegram: the patient blocked the bot"
+        _, flag = await reachability.set_state_of(
+            session, Channel.TELEGRAM, "4242", AddressState.BLOCKED, NOW, cause
+        )
+    assert flag is not None
+    await add_operator(console.sessions, "nurse@clinic.example")
+    assert (await sign_in(console.client, "nurse@clinic.example")).status_code == 303
+
+    board = (await console.client.get("/admin/")).text
+    page = (await console.client.get(f"/admin/patients/{seeded.active}")).text
+
+    assert '<span class="tag reason">unreachable</span>' in board
+    assert '<span class="tag reason">unreachable</span>' in page
