@@ -152,3 +152,17 @@ def test_the_simulator_jumps_a_day_and_the_reminder_arrives(page: object, site: 
     page.get_by_role("button", name="Send").click()  # type: ignore[attr-defined]
     expect(page.locator(".bubble.me")).to_have_text(re.compile("hello"))  # type: ignore[attr-defined]
     _shot(page, "simulator")
+
+
+def test_an_operator_sets_a_patients_quiet_hours_from_the_patient_page(page: object, site: Site) -> None:
+    expect = playwright_api.expect
+    page.goto(f"{site.url}/admin/patients/{site.seeded.paused}")  # type: ignore[attr-defined]
+    expect(page.locator("#quiet-hours")).to_contain_text("21:00-08:00")  # type: ignore[attr-defined]
+    expect(page.locator("#quiet-hours")).to_contain_text("usual")  # type: ignore[attr-defined]
+    page.get_by_label("quiet hours start").fill("22:30")  # type: ignore[attr-defined]
+    page.get_by_label("quiet hours end").fill("07:15")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Save quiet hours").click()  # type: ignore[attr-defined]
+    expect(page.get_by_text("Quiet hours saved; pending messages moved to fit.")).to_be_visible()  # type: ignore[attr-defined]
+    expect(page.locator("#quiet-hours")).to_have_text("22:30-07:15 (local time)")  # type: ignore[attr-defined]
+    expect(page.get_by_text("patient.quiet hours")).to_be_visible()  # type: ignore[attr-defined]
+    expect(page.get_by_text("quiet hours 22:30-07:15")).to_be_visible()  # type: ignore[attr-defined]
