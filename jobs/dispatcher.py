@@ -3,12 +3,12 @@
 Owns the order of a send (DESIGN decisions 1 and 2, `storage.outbox` rules): recover expired leases (those
 rows become uncertain, never resent); claim a batch and commit at once; for each row, re-check in a fresh
 transaction (patient no longer active -> cancelled; no longer planned -> cancelled; past its catch-up
-window or superseded -> expired, `care.catch_up`), choose the channel (an address that blocked us is
-marked so, with a timeline entry, and the next channel tried: Telegram, then SMS with consent; none left
--> the clinic is flagged, `storage.reachability`), render, send outside any transaction, then record the
-outcome in a new transaction. Sends run concurrently, bounded; one patient's rows go in due order. Provider
-limits live in the senders. Logs carry ids only, never names, addresses or text. Imports `care`, `storage`,
-`bot` channels.
+window or superseded -> expired; due in the patient's quiet hours -> held until they end: `care.catch_up`),
+choose the channel (an address that blocked us is marked so, with a timeline entry, and the next channel
+tried: Telegram, then SMS with consent; none left -> the clinic is flagged, `storage.reachability`),
+render, send outside any transaction, then record the outcome in a new transaction. Sends run
+concurrently, bounded; one patient's rows go in due order. Provider limits live in the senders. Logs carry
+ids only, never names, addresses or text. Imports `care`, `storage`, `bot` channels.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -72,6 +73,7 @@ class DispatchReport:
     expired: int = 0
     cancelled: int = 0
     uncertain: int = 0
+    deferred: int = 0  # due in the patient's quiet hours (after downtime): back to pending until they end
 
 
 class _Outcome(StrEnum):
@@ -80,6 +82,7 @@ class _Outcome(StrEnum):
     FAILED = "failed"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    DEFERRED = "deferred"
     LEFT = "left"  # unknown whether it went out: the lease runs out and the row becomes uncertain
 
 
@@ -155,6 +158,7 @@ class Dispatcher:
             expired=counts[_Outcome.EXPIRED],
             cancelled=counts[_Outcome.CANCELLED],
             uncertain=len(uncertain),
+            deferred=counts[_Outcome.DEFERRED],
         )
 
     async def next_due_at(self) -> datetime | None:
@@ -221,11 +225,17 @@ class Dispatcher:
                 await plans.cancel_claimed(session, message.id, "no longer in the plan", now)
                 log.info("message %s cancelled: no longer in the plan", message.id)
                 return _Outcome.CANCELLED
-            decision = catch_up.decide(planned, now, schedule)
+            decision = catch_up.decide(planned, now, schedule, self._quiet(patient))
         elif message.kind == NUDGE_KIND:
-            decision = catch_up.decide_unplanned(message.due_at, now)
+            decision = catch_up.decide_unplanned(message.due_at, now, quiet=self._quiet(patient))
         else:
             decision = catch_up.SEND
+        if decision.fate is catch_up.Fate.DEFER and decision.resume_at is not None:
+            await outbox.mark_retry(
+                session, message.id, decision.reason or "quiet hours", decision.resume_at, now
+            )
+            log.info("message %s held by quiet hours", message.id)
+            return _Outcome.DEFERRED
         if decision.fate is not catch_up.Fate.SEND:
             await plans.expire_claimed(session, message.id, decision.reason or decision.fate.value, now)
             log.info("message %s expired (%s)", message.id, decision.fate.value)
@@ -247,6 +257,9 @@ class Dispatcher:
             return _Outcome.FAILED
         options = tuple(tag_option(message.id, option) for option in rendered.options)
         return _Send(channel, address_id, address, rendered.text, options)
+
+    def _quiet(self, patient: Patient) -> catch_up.Quiet:
+        return catch_up.Quiet(plans.quiet_hours_of(patient, self._plan), ZoneInfo(patient.timezone))
 
     async def _choose(
         self, session: AsyncSession, patient: Patient, message: ClaimedMessage, blocked: set[int]

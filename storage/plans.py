@@ -166,6 +166,11 @@ async def _close_claimed(
     return int(result.rowcount) == 1
 
 
+def quiet_hours_of(patient: Patient, plan: ReminderPlan) -> QuietHours:
+    """Returns the quiet hours in force for the patient: their own, else the plan's."""
+    return _quiet_hours(patient) or plan.quiet_hours
+
+
 def _quiet_hours(patient: Patient) -> QuietHours | None:
     if patient.quiet_hours_start is None or patient.quiet_hours_end is None:
         return None  # the plan's own

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from care.catch_up import NUDGE_CATCH_UP, Fate, decide, decide_unplanned
+from care.catch_up import NUDGE_CATCH_UP, Fate, Quiet, decide, decide_unplanned
 from care.dose_schedule import DoseKind, Formulation, expected_duration
 from care.message_schedule import Appointment, PlannedMessage, schedule_messages
 from care.plan import TouchpointKind, load_plan
@@ -148,3 +148,41 @@ def test_a_check_in_nudge_is_worth_sending_until_the_silence_would_be_flagged(
 ) -> None:
     due = _at(12, 11, 8)
     assert decide_unplanned(due, due + late).fate is fate
+
+
+QUIET = Quiet(PLAN.quiet_hours, MADRID)  # 21:00-08:00
+
+
+@pytest.mark.parametrize(
+    ("now", "fate", "resume_local"),
+    [
+        (_at(12, 10, 2, 0), Fate.DEFER, _at(12, 10, 8, 0)),  # back at 02:00: held until quiet hours end
+        (_at(12, 9, 22, 30), Fate.DEFER, _at(12, 10, 8, 0)),
+        (_at(12, 9, 20, 59), Fate.SEND, None),
+    ],
+    ids=["restart_at_2am_waits_for_8am", "restart_at_22_30_waits_for_8am", "just_before_quiet_hours"],
+)
+def test_a_late_reminder_due_in_quiet_hours_waits_for_the_morning(
+    now: datetime, fate: Fate, resume_local: datetime | None
+) -> None:
+    message, schedule = _message("reminder_day_before")
+    decision = decide(message, now, schedule, QUIET)
+    assert decision.fate is fate
+    assert decision.resume_at == resume_local
+
+
+@pytest.mark.parametrize(
+    ("due", "now", "fate"),
+    [
+        (_at(12, 11, 20, 0), _at(12, 11, 23, 0), Fate.DEFER),  # until 08:00: its window ends just then
+        (_at(12, 11, 19, 0), _at(12, 11, 22, 0), Fate.EXPIRE),  # window ends at 07:00, inside quiet hours
+    ],
+    ids=["window_reaches_the_morning", "window_ends_in_the_night"],
+)
+def test_a_nudge_due_in_quiet_hours_waits_only_if_its_window_reaches_the_morning(
+    due: datetime, now: datetime, fate: Fate
+) -> None:
+    decision = decide_unplanned(due, now, quiet=QUIET)
+    assert decision.fate is fate
+    if fate is Fate.EXPIRE:
+        assert decision.reason is not None and decision.reason.endswith("in quiet hours")

@@ -157,3 +157,39 @@ async def test_after_30_hours_down_each_row_is_sent_in_due_order_or_expired_with
     assert "hoy a las 11:00" in texts[805][-1] and "mañana" not in texts[805][-1]
     assert "on Wednesday 16 December at 9:30" in texts[804][-1]
     assert all(row.sent_at is None or row.sent_at <= END for by_tp in rows.values() for row in by_tp.values())
+
+
+async def test_back_at_3am_nothing_goes_out_before_quiet_hours_end_and_then_only_what_still_makes_sense(
+    session: AsyncSession,
+    plan: ReminderPlan,
+    telegram: FakeTelegram,
+    make_dispatcher: Callable[..., Dispatcher],
+) -> None:
+    clock = FakeClock(START)
+    appointment = datetime(2026, 12, 10, 9, 30, tzinfo=MADRID)
+    patient = await add_patient(session, chat_id=801, display_name=None)
+    await book(session, plan, patient, appointment, now=clock.now())
+    await session.commit()
+    made = make_dispatcher("night", render=OutboxRenderer(clock, load_policy(), None))
+    made._clock = clock
+    await _tick_until(made, clock, datetime(2026, 12, 9, 12, 0, tzinfo=MADRID))
+    clock.set(datetime(2026, 12, 10, 3, 0, tzinfo=MADRID))  # down from noon; back at 03:00
+    sent_before = len(telegram.sent)
+
+    night = await made.run_once(clock.now())
+    held = (await _rows(session))[patient.id]["reminder_day_before"]
+    until_morning = await _tick_until(
+        made, clock, datetime(2026, 12, 10, 7, 30, tzinfo=MADRID)
+    )  # last: 07:30
+    sent_by_0730 = len(telegram.sent)
+    morning = await _tick_until(made, clock, datetime(2026, 12, 10, 8, 30, tzinfo=MADRID))
+
+    assert (night.claimed, night.deferred, night.sent) == (1, 1, 0)
+    assert held.status is PENDING and held.next_attempt_at == datetime(2026, 12, 10, 8, 0, tzinfo=MADRID)
+    assert held.last_error == "quiet hours: held until 2026-12-10T07:00:00+00:00"
+    assert sum(r.sent for r in until_morning) == 0 and sent_by_0730 == sent_before
+    rows = (await _rows(session))[patient.id]
+    assert rows["reminder_day_before"].status is EXPIRED  # at 08:00 the morning's reminder says it better
+    assert rows["reminder_day_before"].last_error == "superseded by reminder_morning_of, also due"
+    assert rows["reminder_morning_of"].status is SENT
+    assert sum(r.sent for r in morning) == 1 and "today at 9:30" in telegram.sent[-1]["text"]
