@@ -1,5 +1,5 @@
 """The JSON API under /api: patients (search, record, pause/resume/unsubscribe, enroll and invite, next
-appointment, dose given, one-off message, erase, weekly tips) and alerts (list, ack).
+appointment, dose given, one-off message, erase, weekly tips, quiet hours) and alerts (list, ack).
 
 Every route needs a session cookie or a Bearer token (`admin.auth`); changes need the operator role and,
 with a cookie, the CSRF header. Bad input is a 422 naming the field (FastAPI's validation).
@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 
 from admin import actions, doses, enroll, messages, queries, tips
 from admin.auth import Actor, api_actor, now_of, require_role
+from admin.quiet_hours import QuietHoursIn, QuietHoursOut, read_quiet_hours, set_quiet_hours
 from admin.schemas import (
     AckIn,
     AckOut,
@@ -165,6 +166,36 @@ async def put_tips(request: Request, actor: Changer, patient_id: int, body: tips
             services.sessions,
             patient_id,
             body.on,
+            operator_id=actor.operator_id,
+            plan=services.plan,
+            now=now_of(request),
+        )
+    except actions.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+
+
+@router.get("/patients/{patient_id}/quiet-hours", response_model=QuietHoursOut)
+async def get_quiet_hours(request: Request, actor: Reader, patient_id: int) -> QuietHoursOut:
+    """The patient's quiet hours (their own or the usual ones), in their local wall clock."""
+    services = request.app.state.services
+    async with services.sessions() as session:
+        try:
+            return await read_quiet_hours(session, patient_id, services.plan)
+        except actions.NotFound as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+
+
+@router.put("/patients/{patient_id}/quiet-hours", response_model=QuietHoursOut)
+async def put_quiet_hours(
+    request: Request, actor: Changer, patient_id: int, body: QuietHoursIn
+) -> QuietHoursOut:
+    """Sets the patient's quiet hours (start and end null: the usual ones); pending messages move."""
+    services = request.app.state.services
+    try:
+        return await set_quiet_hours(
+            services.sessions,
+            patient_id,
+            body.quiet_hours(),
             operator_id=actor.operator_id,
             plan=services.plan,
             now=now_of(request),

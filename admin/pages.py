@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
 from admin import accounts, actions, enroll, queries
 from admin.auth import (
@@ -31,6 +32,7 @@ from admin.auth import (
     safe_next,
     session_of,
 )
+from admin.quiet_hours import QuietHoursIn, quiet_hours_of, set_quiet_hours
 from admin.rendering import render
 from admin.security import SessionData, throttle_key, verify_password
 from care.formulation import Formulation
@@ -47,6 +49,7 @@ NOTICES = {
     "resume": "Reminders resumed.",
     "unsubscribe": "Patient unsubscribed: nothing more will be sent.",
     "ack": "Alert acknowledged.",
+    "quiet": "Quiet hours saved; pending messages moved to fit.",
     "signed_out": "You are signed out.",
     "enrolled": "Patient enrolled: give them the invite below.",
     "invite": "New invite made.",
@@ -275,8 +278,38 @@ async def patient_page(
         invite_qr=enroll.qr_svg(link) if link else None,
         sms_on=enroll.sms_sender_of(request.app.state) is not None,
         patient_now=now.astimezone(ZoneInfo(record.patient.timezone)),
+        quiet=quiet_hours_of(record.patient, request.app.state.services.plan),
         **({"errors": {}, "warnings": [], "form": {}} | extra),
     )
+
+
+@router.post("/patients/{patient_id}/quiet-hours")
+async def patient_quiet_hours(
+    request: Request,
+    actor: Changer,
+    patient_id: int,
+    start: Annotated[str, Form(max_length=5)] = "",
+    end: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Sets the patient's quiet hours from the patient page (both empty: the usual ones)."""
+    services = request.app.state.services
+    try:
+        body = QuietHoursIn(start=start, end=end)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'hours'}: {e['msg']}" for e in exc.errors())
+        raise HTTPException(422, f"quiet hours not changed: {problems}") from None
+    try:
+        await set_quiet_hours(
+            services.sessions,
+            patient_id,
+            body.quiet_hours(),
+            operator_id=actor.operator_id,
+            plan=services.plan,
+            now=now_of(request),
+        )
+    except actions.NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient") from None
+    return RedirectResponse(f"/admin/patients/{patient_id}?notice=quiet", status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/patients/{patient_id}/{action}")

@@ -5,7 +5,7 @@ Read-only; each function runs in the caller's session. Must not import `bot`, `j
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from care.formulation import Formulation
 from storage import alerts
 from storage.models import (
+    AuditLog,
     ChannelAddress,
     CheckIn,
     Dose,
@@ -50,6 +51,7 @@ class PatientRecord:
     messages: list[tuple[ScheduledMessage, str | None]]  # each outbox row and the text that went out
     check_ins: list[CheckIn]
     log: list[MessageLog]
+    events: list[AuditLog] = field(default_factory=list)  # channel switches and actions, newest first
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class Dashboard:
     week: list[Appointment]
     alerts: list[alerts.OpenAlert]
     trouble: list[tuple[ScheduledMessage, Patient]]
+    expired: dict[str, int] = field(default_factory=dict)  # kind -> rows expired unsent in 7 days
 
 
 async def search_patients(
@@ -110,7 +113,8 @@ async def search_patients(
 
 
 async def patient_record(session: AsyncSession, patient_id: int) -> PatientRecord | None:
-    """Returns the patient's profile, addresses, doses, outbox timeline, check-ins and message log."""
+    """Returns the patient's profile, addresses, doses, outbox timeline, check-ins, message log and history
+    (audit rows: channel switches, operator actions)."""
     patient = await session.get(Patient, patient_id)
     if patient is None:
         return None
@@ -144,6 +148,12 @@ async def patient_record(session: AsyncSession, patient_id: int) -> PatientRecor
         .order_by(MessageLog.created_at.desc(), MessageLog.id.desc())
         .limit(100)
     )
+    events = await session.scalars(
+        select(AuditLog)
+        .where(AuditLog.patient_id == patient_id)
+        .order_by(AuditLog.at.desc(), AuditLog.id.desc())
+        .limit(100)
+    )
     return PatientRecord(
         patient,
         list(addresses),
@@ -151,11 +161,13 @@ async def patient_record(session: AsyncSession, patient_id: int) -> PatientRecor
         [(row, text) for row, text in messages.all()],
         list(check_ins),
         list(log),
+        list(events),
     )
 
 
 async def dashboard(session: AsyncSession, now: datetime, clinic_zone: str) -> Dashboard:
-    """Reads the dashboard: days are the clinic's (DEFAULT_TIMEZONE); sandbox patients are left out."""
+    """Reads the dashboard: days are the clinic's (DEFAULT_TIMEZONE); sandbox patients are left out.
+    Expired rows (past their catch-up window, never sent) are counted by kind, so downtime shows."""
     zone = ZoneInfo(clinic_zone)
     local = now.astimezone(zone)
     start = local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -182,9 +194,20 @@ async def dashboard(session: AsyncSession, now: datetime, clinic_zone: str) -> D
         .order_by(ScheduledMessage.updated_at.desc())
         .limit(50)
     )
+    expired = await session.execute(
+        select(func.coalesce(ScheduledMessage.touchpoint_id, ScheduledMessage.kind), func.count())
+        .join(Patient, Patient.id == ScheduledMessage.patient_id)
+        .where(
+            ScheduledMessage.status == MessageStatus.EXPIRED,
+            ScheduledMessage.updated_at >= now - TROUBLE_WINDOW,
+            Patient.sandbox.is_(False),
+        )
+        .group_by(func.coalesce(ScheduledMessage.touchpoint_id, ScheduledMessage.kind))
+    )
     return Dashboard(
         today=[a for a in appointments if a.dose.planned_at < day_end],
         week=appointments,
         alerts=await alerts.open_alerts(session, limit=100),
         trouble=[(row, patient) for row, patient in trouble.all()],
+        expired={str(kind): int(count) for kind, count in sorted(expired.all())},
     )

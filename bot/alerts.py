@@ -34,7 +34,8 @@ class Alert:
 
     check_in_id, patient_id: the rows; display_name: the name the patient gave (None if none).
     level: "emergency", "clinic_now" or "clinic_today" (`storage.models.CheckInLevel`); reason: "answer",
-    "no_answer" or "dose_unconfirmed"; answer: the patient's words (None for a silence); at: when (UTC).
+    "no_answer", "dose_unconfirmed", "booking_gap" or "unreachable" (`storage.models.CheckInReason`); answer:
+    the patient's words (None for a silence); at: when (UTC).
     """
 
     check_in_id: int

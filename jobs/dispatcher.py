@@ -3,9 +3,12 @@
 Owns the order of a send (DESIGN decisions 1 and 2, `storage.outbox` rules): recover expired leases (those
 rows become uncertain, never resent); claim a batch and commit at once; for each row, re-check in a fresh
 transaction (patient no longer active -> cancelled; no longer planned -> cancelled; past its catch-up
-window -> expired), choose the channel, render, send outside any transaction, then record the outcome in a
-new transaction. Sends run concurrently, bounded; one patient's rows go in due order. Provider limits live in
-the senders. Logs carry ids only, never names, addresses or text. Imports `care`, `storage`, `bot` channels.
+window or superseded -> expired; due in the patient's quiet hours -> held until they end: `care.catch_up`),
+choose the channel (an address that blocked us is marked so, with a timeline entry, and the next channel
+tried: Telegram, then SMS with consent; none left -> the clinic is flagged, `storage.reachability`),
+render, send outside any transaction, then record the outcome in a new transaction. Sends run
+concurrently, bounded; one patient's rows go in due order. Provider limits live in the senders. Logs carry
+ids only, never names, addresses or text. Imports `care`, `storage`, `bot` channels.
 """
 
 from __future__ import annotations
@@ -18,19 +21,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import Option, Sender, SendResult, tag_option
+from care import catch_up
 from care.clock import Clock
 from care.plan import ReminderPlan
-from storage import outbox, patients, plans
+from storage import outbox, patients, plans, reachability
 from storage.models import (
     AddressState,
     Channel,
     ChannelAddress,
-    MessageStatus,
     Patient,
     PatientStatus,
     ScheduledMessage,
@@ -75,6 +79,7 @@ class DispatchReport:
     expired: int = 0
     cancelled: int = 0
     uncertain: int = 0
+    deferred: int = 0  # due in the patient's quiet hours (after downtime): back to pending until they end
 
 
 class _Outcome(StrEnum):
@@ -83,6 +88,7 @@ class _Outcome(StrEnum):
     FAILED = "failed"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    DEFERRED = "deferred"
     LEFT = "left"  # unknown whether it went out: the lease runs out and the row becomes uncertain
 
 
@@ -158,6 +164,7 @@ class Dispatcher:
             expired=counts[_Outcome.EXPIRED],
             cancelled=counts[_Outcome.CANCELLED],
             uncertain=len(uncertain),
+            deferred=counts[_Outcome.DEFERRED],
         )
 
     async def next_due_at(self) -> datetime | None:
@@ -219,26 +226,34 @@ class Dispatcher:
             key = await session.scalar(
                 select(ScheduledMessage.dedupe_key).where(ScheduledMessage.id == message.id)
             )
-            catch_up_until = await plans.catch_up_until(session, patient, self._plan, key or "")
-            if catch_up_until is None:
+            planned, schedule = await plans.planned_with_schedule(session, patient, self._plan, key or "")
+            if planned is None:
                 await plans.cancel_claimed(session, message.id, "no longer in the plan", now)
                 log.info("message %s cancelled: no longer in the plan", message.id)
                 return _Outcome.CANCELLED
-            if now > catch_up_until:
-                reason = f"catch-up window ended at {catch_up_until.isoformat()}"
-                await plans.expire_claimed(session, message.id, reason, now)
-                log.info("message %s expired", message.id)
-                return _Outcome.EXPIRED
-        else:  # a job's row (a weekly tip, a nudge): its kind says whether it is still wanted
-            ended = plans.job_message_end(message.kind, message.due_at, patient, now)
-            if ended is not None:
-                status, reason = ended
-                close = plans.cancel_claimed if status is MessageStatus.CANCELLED else plans.expire_claimed
-                await close(session, message.id, reason, now)
-                log.info("message %s %s", message.id, status.value)
-                return _Outcome(status.value)
+            decision = catch_up.decide(planned, now, schedule, self._quiet(patient))
+        elif (job := plans.JOB_MESSAGES.get(message.kind)) is not None:  # a job's row: a tip, a nudge
+            if job.opt_in is not None and not getattr(patient, job.opt_in):
+                await plans.cancel_claimed(session, message.id, f"patient turned {message.kind} off", now)
+                log.info("message %s cancelled: turned off", message.id)
+                return _Outcome.CANCELLED
+            decision = catch_up.decide_unplanned(message.due_at, now, job.catch_up, self._quiet(patient))
+        else:  # an operator's one-off: a person chose to send it now, whatever the hour
+            decision = catch_up.SEND
+        if decision.fate is catch_up.Fate.DEFER and decision.resume_at is not None:
+            await outbox.mark_retry(
+                session, message.id, decision.reason or "quiet hours", decision.resume_at, now
+            )
+            log.info("message %s held by quiet hours", message.id)
+            return _Outcome.DEFERRED
+        if decision.fate is not catch_up.Fate.SEND:
+            await plans.expire_claimed(session, message.id, decision.reason or decision.fate.value, now)
+            log.info("message %s expired (%s)", message.id, decision.fate.value)
+            return _Outcome.EXPIRED
         target = await self._choose(session, patient, message, blocked)
         if target is None:
+            if not patient.sandbox:
+                await reachability.check(session, patient, now)  # flags the clinic, once while open
             reason = NO_CHANNEL_ERROR if blocked_error is None else f"{blocked_error}; {NO_CHANNEL_ERROR}"
             await outbox.mark_failed(session, message.id, reason, now)
             log.info("message %s failed: %s", message.id, NO_CHANNEL_ERROR)
@@ -252,6 +267,9 @@ class Dispatcher:
             return _Outcome.FAILED
         options = tuple(tag_option(message.id, option) for option in rendered.options)
         return _Send(channel, address_id, address, rendered.text, options)
+
+    def _quiet(self, patient: Patient) -> catch_up.Quiet:
+        return catch_up.Quiet(plans.quiet_hours_of(patient, self._plan), ZoneInfo(patient.timezone))
 
     async def _choose(
         self, session: AsyncSession, patient: Patient, message: ClaimedMessage, blocked: set[int]
@@ -296,7 +314,8 @@ class Dispatcher:
             return _Outcome.SENT
         error = result.error or "unknown error"
         if result.blocked and step.address_id is not None:
-            await patients.set_address_state(session, step.address_id, AddressState.BLOCKED, at)
+            cause = f"{step.channel.value} refused a send: blocked"
+            await reachability.set_address_state(session, step.address_id, AddressState.BLOCKED, at, cause)
             log.info("message %s: address %s blocked us", message.id, step.address_id)
             return None
         if result.retry_after_s is not None:

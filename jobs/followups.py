@@ -10,6 +10,10 @@ interval job, `misfire_grace_time=None`, `coalesce=True`, like `jobs.wakeup`):
   later check-in;
 - a dose confirmation sent `DOSE_CONFIRM_AFTER` ago, not answered while the dose is still planned and past
   -> one flagged row, reason dose_unconfirmed;
+- nothing booked after a patient's last dose `care.booking_gap` months later -> a flagged row, reason
+  booking_gap, about that dose: at 6 months and again 2 weeks later, once each; open ones are cleared (by
+  the system, audited) once an appointment is booked (`storage.booking_gaps`; a replan clears them too);
+- unreachable flags (`storage.reachability`, stored where no alerter is at hand) are alerted at once;
 - flagged rows whose alert never went out (the alerter failed) are alerted again.
 Every write happens in one transaction; alerts go after it commits (`bot.alerts.deliver`). Running it twice
 changes nothing more. Logs carry ids and counts only. Imports `care`, `storage`, `bot`.
@@ -24,13 +28,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.base import BaseScheduler
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.alerts import Alert, Alerter, deliver
+from care.booking_gap import flag_due
 from care.clock import Clock
 from care.quiet_hours import QuietHours, QuietMove
 from storage import alerts as stored
+from storage import booking_gaps
 from storage.models import (
+    CheckIn,
     CheckInLevel,
     CheckInReason,
     Dose,
@@ -70,6 +78,8 @@ class FollowupReport:
     dose_unconfirmed: int = 0
     alerted: int = 0
     alert_failures: int = 0
+    booking_gap: int = 0
+    booking_gap_cleared: int = 0
 
 
 async def run_followups(
@@ -85,10 +95,17 @@ async def run_followups(
     async with sessions() as session, session.begin():
         nudged, no_answer = await _check_ins(session, now, quiet)
         unconfirmed = await _dose_confirmations(session, now)
+        gaps, cleared = await _booking_gaps(session, now)
         retry = await stored.unalerted(
             session, created_before=now - ALERT_RETRY_AFTER, created_after=now - ALERT_RETRY_FOR
         )
-        alerts = [*no_answer, *unconfirmed, *(Alert.of(row, patient.display_name) for row, patient in retry)]
+        retry += await _unreachable(session, now, {row.id for row, _ in retry})
+        alerts = [
+            *no_answer,
+            *unconfirmed,
+            *gaps,
+            *(Alert.of(row, patient.display_name) for row, patient in retry),
+        ]
     alerted = await deliver(alerter, alerts, sessions, clock) if alerts else 0
     report = FollowupReport(
         nudged=nudged,
@@ -96,6 +113,8 @@ async def run_followups(
         dose_unconfirmed=len(unconfirmed),
         alerted=alerted,
         alert_failures=len(alerts) - alerted,
+        booking_gap=len(gaps),
+        booking_gap_cleared=cleared,
     )
     if report != FollowupReport():
         log.info("follow-ups: %s", report)
@@ -140,6 +159,37 @@ async def _dose_confirmations(session: AsyncSession, now: datetime) -> list[Aler
             continue
         flagged.append(await _flag(session, patient, message, CheckInLevel.CLINIC_TODAY, reason, now))
     return flagged
+
+
+async def _booking_gaps(session: AsyncSession, now: datetime) -> tuple[list[Alert], int]:
+    cleared = 0
+    for patient_id in await session.scalars(
+        select(CheckIn.patient_id)
+        .where(
+            CheckIn.reason == CheckInReason.BOOKING_GAP,
+            CheckIn.flagged.is_(True),
+            CheckIn.acknowledged_at.is_(None),
+        )
+        .distinct()
+    ):
+        cleared += await booking_gaps.clear_if_booked(session, patient_id, now)
+    flagged = []
+    for gap in await booking_gaps.gaps(session):
+        which = flag_due(gap.anchor_at, ZoneInfo(gap.patient.timezone), now, gap.raised)
+        if which is None:
+            continue
+        row = await booking_gaps.add_flag(session, gap, now)
+        log.info("check-in %s flagged: booking gap %s of 2 (patient %s)", row.id, which, gap.patient.id)
+        flagged.append(Alert.of(row, gap.patient.display_name))
+    return flagged, cleared
+
+
+async def _unreachable(
+    session: AsyncSession, now: datetime, known: set[int]
+) -> list[tuple[CheckIn, Patient]]:
+    """Unreachable flags, stored where a channel switches with no alerter at hand: alerted here, at once."""
+    recent = await stored.unalerted(session, created_before=now, created_after=now - ALERT_RETRY_FOR)
+    return [(row, p) for row, p in recent if row.reason is CheckInReason.UNREACHABLE and row.id not in known]
 
 
 async def _flag(

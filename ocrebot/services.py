@@ -36,7 +36,7 @@ from jobs.render import OutboxRenderer
 from jobs.scheduler import create_scheduler
 from ocrebot.roles import ROLES, Role
 from ocrebot.settings import Settings
-from storage import patients
+from storage import reachability
 from storage.db import create_engine, redact_url, session_factory
 from storage.models import AddressState, Channel
 
@@ -223,8 +223,11 @@ async def _telegram_channel(
     async def on_blocked(chat_id: str, blocked: bool) -> None:
         state = AddressState.BLOCKED if blocked else AddressState.ACTIVE
         now = services.clock.now()
+        cause = f"telegram: the patient {'blocked' if blocked else 'unblocked'} the bot"
         async with services.sessions() as session, session.begin():
-            changed = await patients.set_state_of(session, Channel.TELEGRAM, chat_id, state, now)
+            changed, _ = await reachability.set_state_of(
+                session, Channel.TELEGRAM, chat_id, state, now, cause
+            )
         if changed:
             log.info("a telegram address is now %s", state.value)
 

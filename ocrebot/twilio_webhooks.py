@@ -92,7 +92,7 @@ async def delivery_status(request: Request) -> Response:
         if error_code == sms.OPTED_OUT_CODE:
             number = to_e164(str(form.get("To", "")), None)
             if number is not None:
-                await sms.opt_out(session, number, now)
+                await sms.opt_out(session, number, now, cause="sms: the carrier refused (21610)")
     log.info("sms status %s%s", status, f" ({error_code})" if error_code else "")
     return Response(status_code=204)
 

@@ -17,13 +17,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from care.catch_up import NUDGE_CATCH_UP
 from care.dose_duration import expected_duration
 from care.formulation import dose_kind
 from care.message_schedule import Appointment, PlannedMessage, schedule_messages
 from care.plan import ReminderPlan, TouchpointKind
 from care.quiet_hours import QuietHours
 from care.tips import TIP_KIND
-from storage import alerts, outbox, tips
+from storage import alerts, booking_gaps, outbox, tips
 from storage.models import (
     Dose,
     DoseStatus,
@@ -48,14 +49,15 @@ class JobMessage:
     opt_in: str | None = None
 
 
-# Kinds without a plan touchpoint whose window is known (others, such as check-in nudges, have none).
+# Kinds without a plan touchpoint, written by jobs: how long each is worth sending (`care.catch_up`).
 JOB_MESSAGES: dict[str, JobMessage] = {
     TIP_KIND: JobMessage(catch_up=timedelta(days=2), opt_in="weekly_tips"),  # jobs.tips: one a week
+    alerts.NUDGE_KIND: JobMessage(catch_up=NUDGE_CATCH_UP),  # jobs.followups: one per unanswered check-in
 }
 
 # Kinds no plan writes (a job's tip or check-in nudge, an operator's one-off): a replan never cancels them;
 # pause, stop and erase still do.
-OFF_PLAN_KINDS = frozenset({*JOB_MESSAGES, alerts.NUDGE_KIND, outbox.ONE_OFF})
+OFF_PLAN_KINDS = frozenset({*JOB_MESSAGES, outbox.ONE_OFF})
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,8 @@ async def replan_patient(
 
     Call it inside the transaction that changed any of what the plan reads: sign-up done (status becomes
     active), an appointment booked, moved or cancelled, a dose reported given (or missed), the time zone,
-    quiet hours, formulation or language changed, pause, resume, stop, and erasure.
+    quiet hours, formulation or language changed, pause, resume, stop, and erasure. A booked appointment
+    after the last dose clears the patient's open booking-gap flags (`storage.booking_gaps`).
     An active patient gets one row per message of `care.message_schedule.schedule_messages` whose
     `catch_up_until` is still ahead of `now` (planned doses anchored on `planned_at`; given doses keep
     their check-ins, anchored on `given_at`; the booking nudge anchored on the last dose given). Pending rows
@@ -93,6 +96,7 @@ async def replan_patient(
         raise LookupError(f"patient {patient_id} does not exist")
     if patient.status is not PatientStatus.ACTIVE:
         return ReplaceReport(cancelled=await outbox.cancel_pending(session, patient_id, now))
+    await booking_gaps.clear_if_booked(session, patient_id, now)  # an appointment after the last dose
     items = [item for item in await planned_for(session, patient, plan) if item.message.catch_up_until > now]
     new = [
         NewMessage(
@@ -162,19 +166,12 @@ async def catch_up_until(
     return None
 
 
-def job_message_end(
-    kind: str, due_at: datetime, patient: Patient, now: datetime
-) -> tuple[MessageStatus, str] | None:
-    """Returns how a claimed row without a plan touchpoint ends unsent (cancelled: the patient turned it off;
-    expired: past its catch-up window) with the reason, or None when it is still worth sending."""
-    job = JOB_MESSAGES.get(kind)
-    if job is None:
-        return None
-    if job.opt_in is not None and not getattr(patient, job.opt_in):
-        return MessageStatus.CANCELLED, f"patient turned {kind} off"
-    if now > due_at + job.catch_up:
-        return MessageStatus.EXPIRED, f"catch-up window ended at {(due_at + job.catch_up).isoformat()}"
-    return None
+async def planned_with_schedule(
+    session: AsyncSession, patient: Patient, plan: ReminderPlan, dedupe_key: str
+) -> tuple[PlannedMessage | None, list[PlannedMessage]]:
+    """Returns the planned message with this key (None if no longer planned) and the patient's schedule."""
+    schedule = [item.message for item in await planned_for(session, patient, plan)]
+    return next((m for m in schedule if m.dedupe_key == dedupe_key), None), schedule
 
 
 async def cancel_claimed(session: AsyncSession, message_id: int, reason: str, now: datetime) -> bool:
@@ -196,6 +193,11 @@ async def _close_claimed(
         .values(status=status, last_error=reason, lease_until=None, updated_at=now)
     )
     return int(result.rowcount) == 1
+
+
+def quiet_hours_of(patient: Patient, plan: ReminderPlan) -> QuietHours:
+    """Returns the quiet hours in force for the patient: their own, else the plan's."""
+    return _quiet_hours(patient) or plan.quiet_hours
 
 
 def _quiet_hours(patient: Patient) -> QuietHours | None:

@@ -1,8 +1,9 @@
 """What SMS webhooks change: opt-out and opt-in of a number, delivery statuses, and the look-ups they need.
 
-Owns the STOP rule (the address is opted out, the patient's SMS consent is withdrawn, and their pending rows
-that could only go by SMS are cancelled: nothing more goes to that number), START (the address is usable
-again and the consent back; the caller replans) and delivery callbacks (recorded on the message_log rows
+Owns the STOP rule (the address is opted out, the patient's SMS consent is withdrawn, nothing more goes to
+that number: pending rows fall back to Telegram, or are cancelled and the clinic flagged when none is
+left), START (the address is usable again and the consent back; the caller replans), each switch in the
+patient's timeline (`storage.reachability`), and delivery callbacks (recorded on the message_log rows
 and the outbox row of the provider's message id, idempotent and never moving backwards: callbacks arrive
 late, twice or out of order). Nothing here commits; the caller owns the transaction.
 Must not import `bot`, `jobs`, `admin` or `ocrebot`.
@@ -15,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import reachability
 from storage.models import (
     AddressState,
     Channel,
@@ -57,15 +59,20 @@ async def invite_exists(session: AsyncSession, code: str) -> bool:
     return await session.scalar(select(Invite.id).where(Invite.code.in_(candidates)).limit(1)) is not None
 
 
-async def opt_out(session: AsyncSession, number: str, now: datetime) -> int | None:
-    """Opts the number out (STOP): address opted out, SMS consent withdrawn, SMS-only pending rows cancelled.
+async def opt_out(
+    session: AsyncSession, number: str, now: datetime, *, cause: str = "sms: the patient texted STOP"
+) -> int | None:
+    """Opts the number out (STOP): address opted out, SMS consent withdrawn; pending rows pinned to SMS fall
+    back to Telegram when the patient has an active chat, else every pending row is cancelled and the clinic
+    flagged (`storage.reachability`, which also puts the switch in the patient's timeline).
 
     Returns the patient id, or None when the number is unknown. Idempotent.
     """
     address = await sms_address(session, number)
     if address is None:
         return None
-    if address.state is not AddressState.OPTED_OUT:
+    switched = address.state is not AddressState.OPTED_OUT
+    if switched:
         address.state, address.state_changed_at = AddressState.OPTED_OUT, now
     patient = await session.get_one(Patient, address.patient_id)
     if patient.sms_consent:
@@ -80,16 +87,20 @@ async def opt_out(session: AsyncSession, number: str, now: datetime) -> int | No
         .limit(1)
     )
     sms_only = ScheduledMessage.channel == Channel.SMS
-    await session.execute(
-        update(ScheduledMessage)
-        .where(
-            ScheduledMessage.patient_id == patient.id,
-            ScheduledMessage.status == MessageStatus.PENDING,
-            sms_only if others is not None else or_(sms_only, ScheduledMessage.channel.is_(None)),
+    pending = (ScheduledMessage.patient_id == patient.id, ScheduledMessage.status == MessageStatus.PENDING)
+    if others is not None:  # Telegram takes over what was pinned to SMS
+        await session.execute(
+            update(ScheduledMessage).where(*pending, sms_only).values(channel=None, updated_at=now)
         )
-        .values(status=MessageStatus.CANCELLED, last_error="recipient opted out of SMS", updated_at=now)
-    )
+    else:
+        await session.execute(
+            update(ScheduledMessage)
+            .where(*pending, or_(sms_only, ScheduledMessage.channel.is_(None)))
+            .values(status=MessageStatus.CANCELLED, last_error="recipient opted out of SMS", updated_at=now)
+        )
     await session.flush()
+    if switched:
+        await reachability.record_switch(session, patient.id, Channel.SMS, AddressState.OPTED_OUT, now, cause)
     return patient.id
 
 
@@ -101,12 +112,16 @@ async def opt_in(session: AsyncSession, number: str, now: datetime) -> int | Non
     address = await sms_address(session, number)
     if address is None:
         return None
-    if address.state in (AddressState.OPTED_OUT, AddressState.BLOCKED):
+    switched = address.state in (AddressState.OPTED_OUT, AddressState.BLOCKED)
+    if switched:
         address.state, address.state_changed_at = AddressState.ACTIVE, now
     patient = await session.get_one(Patient, address.patient_id)
     if patient.consented_at is not None and not patient.sms_consent:
         patient.sms_consent, patient.updated_at = True, now
     await session.flush()
+    if switched:
+        cause = "sms: the patient texted START"
+        await reachability.record_switch(session, patient.id, Channel.SMS, AddressState.ACTIVE, now, cause)
     return patient.id
 
 

@@ -23,6 +23,8 @@ _REASONS = {
     "answer": "Check-in answer",
     "no_answer": "No answer to the check-in, even after a reminder",
     "dose_unconfirmed": "Dose not confirmed for 3 days (was it given, or moved?)",
+    "booking_gap": "No next dose booked 6 months after the last one",
+    "unreachable": "Cannot be reached: every channel is blocked or opted out (scheduled messages wait)",
 }
 MAX_ANSWER_CHARS = 800
 

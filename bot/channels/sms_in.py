@@ -4,10 +4,10 @@ become SMS bodies and TwiML.
 Owns the SMS keywords, matched on the whole message whatever its case, spaces or punctuation: the carrier
 ones (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT, or Twilio's `OptOutType=STOP`, opt
 out; START, UNSTOP opt in; HELP, INFO answer who we are) and ours for the dialog (JOIN [code], NEXT, DONE,
-CHANGE, LEARN, PAUSE, RESUME, MENU, DELETE, ENGLISH, ESPANOL, TIPS [ON|OFF], with Spanish aliases such as
-CONSEJOS [SI|NO]), and how options go over
-SMS: "Reply 1 for ..., 2 for ..." and, for commands, "Text NEXT for ...". Translates only: no database, no
-rules. Must not import `storage` beyond its enums, `jobs` or `ocrebot`.
+CHANGE, LEARN, PAUSE, RESUME, MENU, DELETE, ENGLISH, ESPANOL, TIPS [ON|OFF], QUIET [hours|OFF|DEFAULT],
+EXPORT, with Spanish aliases such as CONSEJOS [SI|NO]), and how options go over SMS: "Reply 1 for ..., 2 for
+..." and, for commands, "Text NEXT for ...". Translates only: no database, no rules. Must not import
+`storage` beyond its enums, `jobs` or `ocrebot`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "Q
 OPT_IN_WORDS = frozenset({"START", "UNSTOP"})
 HELP_WORDS = frozenset({"HELP", "INFO", "AYUDA"})
 JOIN_WORDS = frozenset({"JOIN", "ALTA"})
+QUIET_WORDS = frozenset({"QUIET", "SILENCIO"})  # "QUIET 22:00-07:00", "QUIET OFF", "QUIET": /quiet
 COMMAND_WORDS = {
     "NEXT": "/next", "PROXIMA": "/next", "DONE": "/done", "HECHO": "/done", "CHANGE": "/reschedule",
     "CAMBIAR": "/reschedule", "LEARN": "/learn", "APRENDER": "/learn", "PAUSE": "/pause", "PAUSA": "/pause",
@@ -37,6 +38,7 @@ COMMAND_WORDS = {
     "ENGLISH": "/language en", "INGLES": "/language en", "ESPANOL": "/language es", "SPANISH": "/language es",
     "TIPS": "/tips on", "TIPSON": "/tips on", "TIPSOFF": "/tips off", "CONSEJOS": "/tips on",
     "CONSEJOSSI": "/tips on", "CONSEJOSNO": "/tips off", "NOCONSEJOS": "/tips off",
+    "EXPORT": "/export", "EXPORTAR": "/export",  # by SMS: the clinic can provide the file
 }  # fmt: skip
 # The word to text for a command option ("cmd:<name>[:arg]"); commands missing here are numbered.
 OPTION_WORDS = {
@@ -49,11 +51,8 @@ OPTION_WORDS = {
 SLASH_WORDS = {
     "next": "NEXT", "done": "DONE", "reschedule": "CHANGE", "learn": "LEARN", "pause": "PAUSE",
     "resume": "RESUME", "help": "HELP", "delete": "DELETE", "stop": "STOP", "menu": "MENU",
-    "tips": "TIPS",
+    "tips": "TIPS", "quiet": "QUIET", "export": "EXPORT",
 }  # fmt: skip
-# /export: by SMS the answer says the clinic can provide the file (bot/dialog/data_export.py).
-COMMAND_WORDS |= {"EXPORT": "/export", "EXPORTAR": "/export"}
-SLASH_WORDS |= {"export": "EXPORT"}
 _SLASH = re.compile(r"/([a-z]+)\b")
 MAX_CODE_CHARS = 32
 
@@ -125,6 +124,8 @@ def read(body: str, opt_out_type: str | None = None) -> Inbound:
     if tokens and keyword(tokens[0]) in JOIN_WORDS:
         code = tokens[1].strip(".,!") if len(tokens) == 2 else None
         return Inbound(Kind.JOIN, "/start", code if code and len(code) <= MAX_CODE_CHARS else None)
+    if tokens and keyword(tokens[0]) in QUIET_WORDS:
+        return Inbound(Kind.DIALOG, " ".join(["/quiet", *tokens[1:]]))
     if word in COMMAND_WORDS:
         return Inbound(Kind.DIALOG, COMMAND_WORDS[word])
     return Inbound(Kind.DIALOG, body)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.dialog import account, data_export, dose_commands, invites, learn, signup, tips
+from bot.dialog import account, data_export, dose_commands, invites, learn, quiet, signup, tips
 from bot.dialog.answers import Command
 from bot.dialog.events import Reply
 from bot.dialog.texts import LANGUAGES, say
@@ -18,11 +18,11 @@ from bot.options import Option
 from storage.models import PatientStatus
 
 _NAMES = ("next", "done", "reschedule", "calendar", "learn", "tips", "pause", "resume", "timezone",
-          "language", "export", "stop", "delete", "help")  # fmt: skip
+          "language", "quiet", "export", "stop", "delete", "help")  # fmt: skip
 COMMANDS: dict[str, list[tuple[str, str]]] = {
     language: [(name, say(language, f"cmd_{name}")) for name in _NAMES] for language in LANGUAGES
 }
-NEEDS_SIGNUP_DONE = frozenset({"next", "done", "reschedule", "calendar", "pause", "timezone"})
+NEEDS_SIGNUP_DONE = frozenset({"next", "done", "reschedule", "calendar", "pause", "timezone", "quiet"})
 # Commands that answer and leave the patient where they were; every other one ends a side flow first.
 KEEP_PLACE = frozenset({"help", "learn", "start", "language", "menu"})
 
@@ -115,6 +115,7 @@ _HANDLERS: dict[str, Callable[[Turn, Command], Awaitable[None]]] = {
     "delete": _plain(account.start_delete),
     "export": _plain(data_export.send_export),
     "timezone": _plain(account.start_timezone),
+    "quiet": quiet.run,
 }
 
 

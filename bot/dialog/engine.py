@@ -6,7 +6,8 @@ the input could not be used. Flagged check-ins go to the `Alerter` only after th
 alerter loses neither the stored row nor the patient's replies (`bot.alerts.deliver`). One address's events
 run one at a time in this process (an asyncio lock per address); another process writing the same state
 first makes the version check fail (StaleDataError), and the step is retried once on fresh state. State
-lives only in the database, so a restart resumes where the conversation was. Logs carry no patient data: no
+lives only in the database, so a restart resumes where the conversation was. A Telegram chat marked blocked
+that writes again is usable again (`storage.reachability`). Logs carry no patient data: no
 text, name or address. Must not import `jobs`, `admin` or `ocrebot`.
 """
 
@@ -32,7 +33,8 @@ from bot.dialog.turn import Turn
 from care.clock import Clock
 from care.plan import ReminderPlan
 from care.triage import TriagePolicy
-from storage.models import Channel, Direction, Language, MessageLog
+from storage import reachability
+from storage.models import AddressState, Channel, Direction, Language, MessageLog
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +144,9 @@ class DialogEngine:
                 policy=self._policy,
                 emergency_number=self._emergency_number,
             )
+            if event.channel is Channel.TELEGRAM and conversation.address.state is AddressState.BLOCKED:
+                await _restore(session, conversation.address.id, now)
+                turn.replan = True  # rows cancelled while no channel was left come back
             await flows.route(turn)
             turn.flush_notes()
             consented = not turn.erased and turn.patient.consented_at is not None  # read before commit
@@ -193,6 +198,13 @@ class DialogEngine:
     def _language_for(self, hint: str | None) -> Language:
         code = (hint or "").split("-")[0].split("_")[0].lower()
         return Language(code) if code in Language._value2member_map_ else self._default_language
+
+
+async def _restore(session: AsyncSession, address_id: int, now: datetime) -> None:
+    """A blocked chat wrote again (a new /start after unblocking): the address is usable, and the switch
+    goes in the patient's timeline."""
+    cause = "telegram: the patient wrote again (/start)"
+    await reachability.set_address_state(session, address_id, AddressState.ACTIVE, now, cause)
 
 
 def _single_writer(sessions: async_sessionmaker[AsyncSession]) -> bool:

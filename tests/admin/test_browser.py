@@ -213,6 +213,8 @@ def test_a_one_off_to_a_sandbox_patient_shows_up_in_the_simulator(page: object, 
     expect(page.get_by_text("Message queued: it goes out now.")).to_be_visible()  # type: ignore[attr-defined]
     page.goto(f"{site.url}/admin/simulator/{site.sandbox_id}")  # type: ignore[attr-defined]
     expect(page.locator(".bubble.bot").last).to_contain_text("Your clinic moved to floor 2.")  # type: ignore[attr-defined]
+
+
 def test_the_console_works_under_its_content_security_policy_and_exports_a_patient(
     page: object, site: Site
 ) -> None:
@@ -245,3 +247,17 @@ def test_the_console_works_under_its_content_security_policy_and_exports_a_patie
     exported = json.loads(Path(download.path()).read_text())
     assert exported["patient"]["display_name"] == "Bea Ruiz"
     assert violations == []
+
+
+def test_an_operator_sets_a_patients_quiet_hours_from_the_patient_page(page: object, site: Site) -> None:
+    expect = playwright_api.expect
+    page.goto(f"{site.url}/admin/patients/{site.seeded.paused}")  # type: ignore[attr-defined]
+    expect(page.locator("#quiet-hours")).to_contain_text("21:00-08:00")  # type: ignore[attr-defined]
+    expect(page.locator("#quiet-hours")).to_contain_text("usual")  # type: ignore[attr-defined]
+    page.get_by_label("quiet hours start").fill("22:30")  # type: ignore[attr-defined]
+    page.get_by_label("quiet hours end").fill("07:15")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Save quiet hours").click()  # type: ignore[attr-defined]
+    expect(page.get_by_text("Quiet hours saved; pending messages moved to fit.")).to_be_visible()  # type: ignore[attr-defined]
+    expect(page.locator("#quiet-hours")).to_have_text("22:30-07:15 (local time)")  # type: ignore[attr-defined]
+    expect(page.get_by_text("patient.quiet hours")).to_be_visible()  # type: ignore[attr-defined]
+    expect(page.get_by_text("quiet hours 22:30-07:15")).to_be_visible()  # type: ignore[attr-defined]

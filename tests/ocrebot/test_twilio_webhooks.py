@@ -19,9 +19,11 @@ from jobs.dispatcher import Dispatcher
 from jobs.render import OutboxRenderer
 from storage.models import (
     AddressState,
+    AuditLog,
     Channel,
     ChannelAddress,
     CheckIn,
+    CheckInReason,
     MessageLog,
     MessageStatus,
     Patient,
@@ -462,3 +464,47 @@ async def test_a_wrong_code_from_a_stranger_stores_nothing(
     [answer] = await phone.text("XYZ999")
     assert "JOIN" in answer
     assert await count(sessions, ChannelAddress) == 0 and await count(sessions, Patient) == 1
+
+
+# QUIET, and a STOP that leaves no channel ----------------------------------------------------------------
+
+
+async def test_quiet_by_sms_shows_and_sets_the_patients_quiet_hours_in_two_segments(
+    phone: SmsPhone, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await sign_up_by_sms(phone)
+
+    shown = await phone.text("QUIET")
+    changed = await phone.text("quiet 22:30-07:00")
+    refused = await phone.text("QUIET 30:00-01:00")
+
+    assert "Quiet hours: 21:00-08:00 (Madrid time)" in shown[0] and "QUIET 22:00-07:00" in shown[0]
+    assert "quiet hours are now 22:30-07:00 (Madrid time)" in changed[0]
+    assert refused[0].startswith("Please send the hours like this: QUIET 22:00-07:00")
+    assert all(count_segments(body).count <= 2 for body in (*shown, *changed, *refused))
+    address = await sms_address(sessions)
+    async with sessions() as session:
+        patient = await session.get_one(Patient, address.patient_id)
+    assert (f"{patient.quiet_hours_start:%H:%M}", f"{patient.quiet_hours_end:%H:%M}") == ("22:30", "07:00")
+
+
+async def test_stop_from_an_sms_only_patient_is_in_their_timeline_and_flags_the_clinic(
+    phone: SmsPhone, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await sign_up_by_sms(phone)
+    await phone.text("STOP")
+    address = await sms_address(sessions)
+    async with sessions() as session:
+        audit = await session.scalar(select(AuditLog).where(AuditLog.action == "channel_opted_out"))
+        flags = list(
+            await session.scalars(select(CheckIn).where(CheckIn.reason == CheckInReason.UNREACHABLE))
+        )
+    assert audit is not None and audit.patient_id == address.patient_id
+    assert audit.detail == {"channel": "sms", "cause": "sms: the patient texted STOP", "now_via": []}
+    assert [(flag.patient_id, flag.acknowledged_at) for flag in flags] == [(address.patient_id, None)]
+
+    await phone.text("START")
+
+    async with sessions() as session:
+        flag = await session.get_one(CheckIn, flags[0].id)
+    assert flag.acknowledged_at is not None and flag.ack_note == "cleared: reachable again by sms"

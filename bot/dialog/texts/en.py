@@ -47,6 +47,20 @@ TEXTS: dict[str, str] = {
     "tz_option": "{city} ({time})",
     "tz_other": "Somewhere else",
     "tz_saved": "Time zone set: {city}.",
+    # quiet hours (/quiet): scheduled messages wait; replies and emergency guidance never do
+    "quiet_is_default": (
+        "Quiet hours: {hours} ({city} time), the usual ones. Scheduled messages wait until they end; my "
+        "replies never wait. To change: /quiet 22:00-07:00, or /quiet off."
+    ),
+    "quiet_is_own": (
+        "Quiet hours: {hours} ({city} time), as you chose. Scheduled messages wait until they end. To "
+        "change: /quiet 22:00-07:00, /quiet off, or /quiet default."
+    ),
+    "quiet_is_none": "No quiet hours: messages may come at any time. To set some: /quiet 22:00-07:00.",
+    "quiet_set_default": "Done: quiet hours are back to the usual {hours} ({city} time).",
+    "quiet_set_own": "Done: quiet hours are now {hours} ({city} time). Your reminders were moved to fit.",
+    "quiet_set_none": "Done: no quiet hours. Scheduled messages can now come at any time.",
+    "quiet_bad": "Please send the hours like this: /quiet 22:00-07:00 (at most 18 hours), or /quiet off.",
     # treatment
     "ask_formulation": "How do you get Ocrevus?",
     "formulation_iv": "Infusion into a vein (IV)",
@@ -269,6 +283,7 @@ TEXTS: dict[str, str] = {
     "cmd_pause": "Pause reminders",
     "cmd_resume": "Restart reminders",
     "cmd_timezone": "Change your time zone",
+    "cmd_quiet": "When messages should not come",
     "cmd_language": "Change language / Cambiar idioma",
     "cmd_stop": "Stop all messages",
     "cmd_delete": "Erase all your data",

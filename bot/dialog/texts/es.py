@@ -48,6 +48,25 @@ TEXTS: dict[str, str] = {
     "tz_option": "{city} ({time})",
     "tz_other": "Otro lugar",
     "tz_saved": "Zona horaria guardada: {city}.",
+    # horas de silencio (/quiet): los mensajes programados esperan; las respuestas y las emergencias no
+    "quiet_is_default": (
+        "Horas de silencio: {hours} (hora de {city}), las habituales. Los mensajes programados esperan a "
+        "que terminen; mis respuestas nunca esperan. Para cambiarlas: /quiet 22:00-07:00, o /quiet off."
+    ),
+    "quiet_is_own": (
+        "Horas de silencio: {hours} (hora de {city}), las que elegiste. Los mensajes programados esperan a "
+        "que terminen. Para cambiarlas: /quiet 22:00-07:00, /quiet off, o /quiet default."
+    ),
+    "quiet_is_none": (
+        "Sin horas de silencio: los mensajes programados pueden llegar a cualquier hora. Para ponerlas: "
+        "/quiet 22:00-07:00."
+    ),
+    "quiet_set_default": "Hecho: vuelven las horas de silencio habituales, {hours} (hora de {city}).",
+    "quiet_set_own": (
+        "Hecho: tus horas de silencio son ahora {hours} (hora de {city}). He movido tus recordatorios."
+    ),
+    "quiet_set_none": "Hecho: sin horas de silencio. Los mensajes programados pueden llegar a toda hora.",
+    "quiet_bad": "Envía las horas así: /quiet 22:00-07:00 (18 horas como máximo), o /quiet off.",
     # treatment
     "ask_formulation": "¿Cómo recibes Ocrevus?",
     "formulation_iv": "Infusión en la vena (intravenosa)",
@@ -282,6 +301,7 @@ TEXTS: dict[str, str] = {
     "cmd_pause": "Pausar los recordatorios",
     "cmd_resume": "Reanudar los recordatorios",
     "cmd_timezone": "Cambiar tu zona horaria",
+    "cmd_quiet": "Cuándo no deben llegar mensajes",
     "cmd_language": "Cambiar idioma / Change language",
     "cmd_stop": "Parar todos los mensajes",
     "cmd_delete": "Borrar todos tus datos",

@@ -28,7 +28,7 @@ from bot.dialog.timezones import SHORTLIST
 from care.clock import Clock
 from care.formulation import Formulation
 from care.plan import ReminderPlan
-from storage import patients
+from storage import reachability
 from storage.models import AddressState, Channel
 from tests.fakes.telegram_api import SEND_METHODS, FakeTelegram, private_message
 
@@ -41,8 +41,9 @@ def blocked_hook(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Bl
 
     async def on_blocked(chat_id: str, blocked: bool) -> None:
         state = AddressState.BLOCKED if blocked else AddressState.ACTIVE
+        cause = f"telegram: the patient {'blocked' if blocked else 'unblocked'} the bot"
         async with sessions() as session, session.begin():
-            await patients.set_state_of(session, Channel.TELEGRAM, chat_id, state, clock.now())
+            await reachability.set_state_of(session, Channel.TELEGRAM, chat_id, state, clock.now(), cause)
 
     return on_blocked
 
