@@ -17,6 +17,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import time as wall
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ocrebot.settings import Settings
-from storage.models import MessageStatus, ScheduledMessage
+from storage.models import MessageStatus, Patient, ScheduledMessage
 from tests.fakes.telegram_api import FakeTelegram
 from tests.ocrebot.conftest import OCREBOT, free_port
 from tests.reliability.conftest import FIRST_CHAT, eventually, seed_due, stored_rows
@@ -104,6 +105,8 @@ async def test_three_workers_send_every_message_once_and_the_poller_role_moves_w
     ids = await seed_due(sessions, ROWS)
     async with sessions() as session:  # a check-in nudge renders from the patient alone
         await session.execute(update(ScheduledMessage).values(kind="check_in_nudge"))
+        # No quiet hours (start == end): a nudge due at night waits for morning, whatever hour CI runs at.
+        await session.execute(update(Patient).values(quiet_hours_start=wall(0), quiet_hours_end=wall(0)))
         await session.commit()
 
     fleet = Fleet(tmp_path, database_url, fake)
