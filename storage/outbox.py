@@ -21,8 +21,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.models import Channel, MessageStatus, Patient, ScheduledMessage
 
@@ -99,40 +100,56 @@ async def replace_pending(
     )
     existing = {row.dedupe_key: row for row in rows}
     counts = {"inserted": 0, "updated": 0, "cancelled": 0, "unchanged": 0, "kept": 0}
+    new_rows: list[dict[str, object]] = []
     for item in items:
         row = existing.pop(item.dedupe_key, None)
         if row is None:
-            session.add(_new_row(patient_id, item, now))
-            counts["inserted"] += 1
+            new_rows.append(_new_row(patient_id, item, now))
         elif row.status not in (MessageStatus.PENDING, MessageStatus.CANCELLED):
             counts["kept"] += 1
         elif _apply(row, item, now):
             counts["updated"] += 1
         else:
             counts["unchanged"] += 1
-    for row in existing.values():  # pending rows the plan no longer has
-        if row.due_at >= now:
-            row.status = MessageStatus.CANCELLED
-            row.updated_at = now
-            counts["cancelled"] += 1
-    await session.flush()
+    dropped = [row for row in existing.values() if row.due_at >= now]  # pending rows no longer planned
+    await session.flush()  # the changed rows (rarer), one UPDATE each
+    await _cancel_and_insert(session, [row.id for row in dropped], new_rows, now)
+    for row in dropped:  # this session's loaded rows say what the database now holds
+        set_committed_value(row, "status", MessageStatus.CANCELLED)
+        set_committed_value(row, "updated_at", now)
+    counts["inserted"], counts["cancelled"] = len(new_rows), len(dropped)
     return ReplaceReport(**counts)
 
 
-def _new_row(patient_id: int, item: NewMessage, now: datetime) -> ScheduledMessage:
-    return ScheduledMessage(
-        patient_id=patient_id,
-        dedupe_key=item.dedupe_key,
-        kind=item.kind,
-        touchpoint_id=item.touchpoint_id,
-        dose_id=item.dose_id,
-        channel=item.channel,
-        due_at=item.due_at,
-        status=MessageStatus.PENDING,
-        attempts=0,
-        created_at=now,
-        updated_at=now,
-    )
+async def _cancel_and_insert(
+    session: AsyncSession, dropped: list[int], new_rows: list[dict[str, object]], now: datetime
+) -> None:
+    """Cancels the locked `dropped` rows and inserts `new_rows`, one Core statement each (none per row).
+
+    The INSERT takes its rows as parameters, not as a VALUES list in the statement: compiled once and cached.
+    """
+    table = SM.__table__
+    if dropped:
+        cancel = update(table).where(table.c.id.in_(dropped))
+        await session.execute(cancel.values(status=MessageStatus.CANCELLED, updated_at=now))
+    if new_rows:
+        await session.execute(insert(table), new_rows)
+
+
+def _new_row(patient_id: int, item: NewMessage, now: datetime) -> dict[str, object]:
+    return {
+        "patient_id": patient_id,
+        "dedupe_key": item.dedupe_key,
+        "kind": item.kind,
+        "touchpoint_id": item.touchpoint_id,
+        "dose_id": item.dose_id,
+        "channel": item.channel,
+        "due_at": item.due_at,
+        "status": MessageStatus.PENDING,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _apply(row: ScheduledMessage, item: NewMessage, now: datetime) -> bool:
