@@ -17,13 +17,15 @@ Must not import `bot`, `jobs`, `admin` or `ocrebot`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import Row, and_, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from storage.models import Channel, MessageStatus, Patient, ScheduledMessage
 
@@ -219,22 +221,31 @@ async def claim_due(
         .cte("due")
         .prefix_with("MATERIALIZED")
     )
+    table = SM.__table__
     claim = (
-        update(SM)
+        update(table)  # Core, not ORM: no per-row ORM bookkeeping on the hot path; see `_claimed_in_session`
         # the status test again: a row changed since the sub-select read it is not taken
-        .where(SM.id.in_(select(due.c.id)), SM.status == MessageStatus.PENDING)
+        .where(table.c.id.in_(select(due.c.id)), table.c.status == MessageStatus.PENDING)
         .values(
             status=MessageStatus.CLAIMED,
             claimed_by=worker_id,
             lease_until=lease_until,
-            attempts=SM.attempts + 1,
+            attempts=table.c.attempts + 1,
             updated_at=now,
         )
         .returning(
-            SM.id, SM.patient_id, SM.dose_id, SM.kind, SM.touchpoint_id, SM.due_at, SM.channel, SM.attempts
+            table.c.id,
+            table.c.patient_id,
+            table.c.dose_id,
+            table.c.kind,
+            table.c.touchpoint_id,
+            table.c.due_at,
+            table.c.channel,
+            table.c.attempts,
         )
     )
-    result = await session.execute(claim, execution_options={"synchronize_session": "fetch"})
+    result = (await session.execute(claim)).all()
+    _claimed_in_session(session, result, worker_id, lease_until, now)
     claimed = [
         ClaimedMessage(
             id=row.id,
@@ -251,6 +262,26 @@ async def claim_due(
         for row in result
     ]
     return sorted(claimed, key=lambda message: (message.due_at, message.id))
+
+
+def _claimed_in_session(
+    session: AsyncSession, rows: Sequence[Row[Any]], worker_id: str, lease_until: datetime, now: datetime
+) -> None:
+    """Brings rows this session had loaded in step with the claim (what the ORM's "fetch" sync did)."""
+    if not session.identity_map:
+        return
+    for row in rows:
+        loaded = session.identity_map.get(identity_key(SM, row.id))
+        if loaded is None:
+            continue
+        for name, value in (
+            ("status", MessageStatus.CLAIMED),
+            ("claimed_by", worker_id),
+            ("lease_until", lease_until),
+            ("attempts", row.attempts),
+            ("updated_at", now),
+        ):
+            set_committed_value(loaded, name, value)
 
 
 async def _finish(session: AsyncSession, message_id: int, **values: object) -> bool:

@@ -269,3 +269,24 @@ async def test_rows_a_replan_cancels_read_cancelled_in_its_own_session_and_nothi
         "reminder:3": MessageStatus.PENDING,
     }
     assert stored["reminder:1"].updated_at == later
+
+
+async def test_a_row_loaded_before_the_claim_reads_claimed_in_the_claiming_session(
+    session: AsyncSession,
+) -> None:
+    patient = await add_patient(session)
+    await outbox.replace_pending(session, patient.id, plan(1, 2), NOW)
+    loaded = await rows(session)
+
+    [claimed] = await outbox.claim_due(session, NOW + HOUR, limit=5, worker_id="w1", lease_s=60)
+
+    row = loaded["reminder:1"]
+    assert claimed.id == row.id
+    assert (row.status, row.claimed_by, row.lease_until, row.attempts) == (
+        MessageStatus.CLAIMED,
+        "w1",
+        NOW + HOUR + timedelta(seconds=60),
+        1,
+    )
+    assert loaded["reminder:2"].status is MessageStatus.PENDING
+    assert not session.dirty
