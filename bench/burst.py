@@ -249,6 +249,7 @@ class GcPauses:
         self.cpu_s: list[float] = []  # the collector's own CPU time: what a pause costs on a quiet machine
         self._started = 0.0
         self._cpu_started = 0.0
+        self.tracked_at_end = 0
 
     def __call__(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
@@ -351,6 +352,7 @@ async def run(url: str, messages: int, seconds_cap: float, probe_interval_s: flo
         timeouts = await prober
         await ticker
         gc.callbacks.remove(gc_pauses)
+        gc_pauses.tracked_at_end = len(gc.get_objects())  # what a full collection walks now (frozen: not)
         gc.unfreeze()
         scheduler.shutdown(wait=False)
         await channel.stop()
@@ -434,6 +436,7 @@ def _report(
         "gc_max_pause_ms": round(max(gc_pauses.pauses_s, default=0.0) * 1000, 1),
         "gc_max_pause_cpu_ms": round(max(gc_pauses.cpu_s, default=0.0) * 1000, 1),
         "gc_collections": len(gc_pauses.pauses_s),
+        "gc_tracked_at_end": gc_pauses.tracked_at_end,
         "reply_samples": len(latencies_s),
         "reply_timeouts": timeouts,
         "reply_p50_ms": round(statistics.median(replies_ms), 1),

@@ -12,7 +12,7 @@ KEYS = {
     "benchmark", "database", "messages", "delivered", "duplicates", "completed", "seed_s", "elapsed_s",
     "limit_per_s", "throughput_per_s", "throughput_ratio", "outbox_max_gap_ms", "outbox_gaps_over_100ms",
     "replies_per_s", "rate_limited_429", "rate_limited_by_kind", "loop_stall_max_ms", "loop_stall_p99_ms",
-    "loop_ticks", "gc_max_pause_ms", "gc_max_pause_cpu_ms", "gc_collections",
+    "loop_ticks", "gc_max_pause_ms", "gc_max_pause_cpu_ms", "gc_collections", "gc_tracked_at_end",
     "reply_samples", "reply_timeouts", "reply_p50_ms", "reply_p99_ms",
     "reply_max_ms", "targets", "statuses",
 }  # fmt: skip
