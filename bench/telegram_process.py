@@ -56,11 +56,10 @@ class FakeTelegramProcess:
             stdout=asyncio.subprocess.PIPE,
         )
         assert self._process.stdout is not None
-        line = await asyncio.wait_for(self._process.stdout.readline(), 30)
-        ready, port, token = line.decode().split()
-        if ready != "ready":
-            raise RuntimeError("the fake Telegram process did not start")
-        self.port, self.token = int(port), token
+        words = (await asyncio.wait_for(self._process.stdout.readline(), 30)).decode().split()
+        if len(words) != 3 or words[0] != "ready":
+            raise RuntimeError(f"the fake Telegram process did not start: {self._process.returncode=}")
+        self.port, self.token = int(words[1]), words[2]
         self._reader = asyncio.create_task(self._read())
 
     def push_text(self, chat_id: int, text: str) -> None:
