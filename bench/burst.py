@@ -5,10 +5,11 @@ due instant), then runs the real pieces as `ocrebot run` does: the `Dispatcher` 
 and the production renderer, woken by APScheduler through `jobs.wakeup`, and the python-telegram-bot
 `Application` (`TelegramChannel` + `DialogEngine`) answering patients, all against `FakeTelegram`, which
 enforces Telegram's limits (30 messages a second overall with a 30-message burst, 1 a second per chat with
-a 3-message burst; its defaults, `telegram.constants.FloodLimit`). The fake runs on its own thread and
-event loop, so the bot's loop is measured alone.
+a 3-message burst; its defaults, `telegram.constants.FloodLimit`). The fake runs in a process of its own
+(`bench.telegram_process`), so the bot's loop and the bot's garbage-collector pauses are measured alone.
 
 Measures while the burst runs: the longest stall of the bot's event loop (a 5 ms ticker's lateness), the
+garbage collector's longest pause (wall time, and its CPU time, which a loaded machine does not inflate), the
 outbox throughput against the 30/s limit, the 429s the fake answered, and the latency of a /help reply
 (pushed to the fake, answered through polling, the dialog engine and sendMessage) from probe patients who
 have no outbox row. Prints one JSON object; targets are reported beside the numbers, never asserted.
@@ -26,10 +27,8 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,6 +36,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench.telegram_process import FakeTelegramProcess
 from bot.channels.telegram_in import TelegramChannel
 from bot.channels.telegram_out import TelegramSender, create_bot
 from bot.dialog.engine import DialogEngine
@@ -62,7 +62,6 @@ from storage.models import (
     TreatmentCourse,
 )
 from storage.plans import planned_for
-from tests.fakes.telegram_api import Call, FakeTelegram
 
 LIMIT_PER_S = 30.0  # Telegram's bulk limit (Bots FAQ; FloodLimit.MESSAGES_PER_SECOND)
 TARGETS = {
@@ -102,62 +101,22 @@ class Observed:
     waiting: dict[int, tuple[float, asyncio.Future[float]]] = field(default_factory=dict)
     all_done: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def on_call(self, call: Call) -> None:
-        """Counts one answered call of the fake (runs in the bot's loop)."""
-        if call.method != "sendMessage":
-            return
-        chat = call.params.get("chat_id")
+    def on_send(self, status: int, chat: int, at: float) -> None:
+        """Counts one sendMessage the fake answered with `status` at monotonic `at` (in the bot's loop)."""
         kind = "outbox" if chat in self.outbox_chats else "reply" if chat in self.probe_chats else "other"
-        if call.status == 429:
+        if status == 429:
             self.rate_limited[kind] += 1
-        if call.status != 200:
+        if status != 200:
             return
         if kind == "outbox":
-            self.delivered_at.append(call.at)
+            self.delivered_at.append(at)
             self.per_chat[chat] += 1
             if len(self.per_chat) == len(self.outbox_chats):
                 self.all_done.set()
         elif kind == "reply" and chat in self.waiting:
             started, future = self.waiting.pop(chat)
             if not future.done():
-                future.set_result(call.at - started)
-
-
-class FakeThread:
-    """FakeTelegram served from its own thread and event loop."""
-
-    def __init__(self, fake: FakeTelegram) -> None:
-        self.fake = fake
-        self.loop = asyncio.new_event_loop()
-        self._started = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, name="fake-telegram", daemon=True)
-
-    def start(self) -> None:
-        """Starts the server and waits until it listens."""
-        self._thread.start()
-        self._started.wait(30)
-
-    def call(self, action: Callable[[], Any]) -> None:
-        """Runs `action` in the fake's loop (the fake is not thread-safe)."""
-        self.loop.call_soon_threadsafe(action)
-
-    def stop(self) -> None:
-        """Stops the server and joins the thread."""
-        if self._stop is not None:
-            self.loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(30)
-
-    def _run(self) -> None:
-        async def serve() -> None:
-            self._stop = asyncio.Event()
-            await self.fake.start()
-            self._started.set()
-            await self._stop.wait()
-            await self.fake.stop()
-
-        self.loop.run_until_complete(serve())
-        self.loop.close()
+                future.set_result(at - started)
 
 
 async def _reset(url: str) -> None:
@@ -287,13 +246,18 @@ class GcPauses:
 
     def __init__(self) -> None:
         self.pauses_s: list[float] = []
+        self.cpu_s: list[float] = []  # the collector's own CPU time: what a pause costs on a quiet machine
         self._started = 0.0
+        self._cpu_started = 0.0
+        self.tracked_at_end = 0
 
     def __call__(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
+            self._cpu_started = time.thread_time()
         else:
             self.pauses_s.append(time.perf_counter() - self._started)
+            self.cpu_s.append(time.thread_time() - self._cpu_started)
             if self.pauses_s[-1] > 0.02 and os.environ.get("BENCH_STALLS"):
                 print(  # noqa: T201 - BENCH_STALLS: where the stalls were
                     f"gc gen{info['generation']} {self.pauses_s[-1] * 1000:.0f} ms at {time.monotonic():.3f}",
@@ -303,7 +267,7 @@ class GcPauses:
 
 async def _probe(
     stop: asyncio.Event,
-    fake: FakeThread,
+    fake: FakeTelegramProcess,
     observed: Observed,
     latencies_s: list[float],
     interval_s: float,
@@ -318,7 +282,7 @@ async def _probe(
         n += 1
         future: asyncio.Future[float] = loop.create_future()
         observed.waiting[chat] = (time.monotonic(), future)
-        fake.call(lambda chat=chat: fake.fake.push_text(chat, "/help"))
+        fake.push_text(chat, "/help")
         try:
             latencies_s.append(await asyncio.wait_for(future, 10))
         except TimeoutError:
@@ -344,14 +308,14 @@ async def run(url: str, messages: int, seconds_cap: float, probe_interval_s: flo
     seed_s = time.perf_counter() - seed_started
     clock = OffsetClock(due_at - datetime.now(UTC))
 
-    fake = FakeThread(FakeTelegram(overall_per_s=LIMIT_PER_S, overall_burst=30, chat_per_s=1, chat_burst=3))
-    fake.start()
-    loop = asyncio.get_running_loop()
     observed = Observed(
         outbox_chats={FIRST_CHAT + i for i in range(1, messages + 1)},
         probe_chats={FIRST_CHAT + messages + i for i in range(1, PROBE_CHATS + 1)},
     )
-    fake.fake.watchers.append(lambda call: loop.call_soon_threadsafe(observed.on_call, call))
+    fake = FakeTelegramProcess(
+        observed.on_send, overall_per_s=LIMIT_PER_S, overall_burst=30, chat_per_s=1, chat_burst=3
+    )
+    await fake.start()
     engine_step = DialogEngine(
         sessions, plan, clock, default_timezone="Europe/Madrid", default_language="en"
     ).step
@@ -361,11 +325,11 @@ async def run(url: str, messages: int, seconds_cap: float, probe_interval_s: flo
     lateness_s: list[float] = []
     gc_pauses = GcPauses()
     latencies_s: list[float] = []
-    async with create_bot(fake.fake.token, fake.fake.base_url) as bot:
+    async with create_bot(fake.token, fake.base_url) as bot:
         sender = TelegramSender(bot)
         channel = TelegramChannel(
-            token=fake.fake.token,
-            base_url=fake.fake.base_url,
+            token=fake.token,
+            base_url=fake.base_url,
             step=engine_step,
             rate_limiter=sender.replies_first(),  # one budget for the bot, replies first (as in services)
         )
@@ -388,10 +352,11 @@ async def run(url: str, messages: int, seconds_cap: float, probe_interval_s: flo
         timeouts = await prober
         await ticker
         gc.callbacks.remove(gc_pauses)
+        gc_pauses.tracked_at_end = len(gc.get_objects())  # what a full collection walks now (frozen: not)
         gc.unfreeze()
         scheduler.shutdown(wait=False)
         await channel.stop()
-    fake.stop()
+    await fake.stop()
     async with sessions() as session:
         statuses = dict(
             (
@@ -409,11 +374,11 @@ async def run(url: str, messages: int, seconds_cap: float, probe_interval_s: flo
         seed_s,
         elapsed_s,
         observed,
-        fake.fake,
+        fake.rate_limited,
         lateness_s,
         latencies_s,
         timeouts,
-        gc_pauses.pauses_s,
+        gc_pauses,
     ) | {"statuses": {str(status): count for status, count in sorted(statuses.items())}}
 
 
@@ -436,11 +401,11 @@ def _report(
     seed_s: float,
     elapsed_s: float,
     observed: Observed,
-    fake: FakeTelegram,
+    rate_limited: int,
     lateness_s: list[float],
     latencies_s: list[float],
     timeouts: int,
-    gc_pauses_s: list[float],
+    gc_pauses: GcPauses,
 ) -> dict[str, Any]:
     times = sorted(observed.delivered_at)
     span_s = times[-1] - times[0] if len(times) > 1 else 0.0
@@ -463,12 +428,15 @@ def _report(
         "outbox_max_gap_ms": round(gaps_ms[-1], 1),
         "outbox_gaps_over_100ms": sum(1 for gap in gaps_ms if gap > 100),
         "replies_per_s": round(len(latencies_s) / span_s, 2) if span_s > 0 else 0.0,
-        "rate_limited_429": fake.rate_limited,
+        "rate_limited_429": rate_limited,
         "rate_limited_by_kind": dict(observed.rate_limited),
         "loop_stall_max_ms": round(stalls_ms[-1], 1),
         "loop_stall_p99_ms": round(_quantile(stalls_ms, 0.99), 1),
         "loop_ticks": len(lateness_s),
-        "gc_max_pause_ms": round(max(gc_pauses_s, default=0.0) * 1000, 1),
+        "gc_max_pause_ms": round(max(gc_pauses.pauses_s, default=0.0) * 1000, 1),
+        "gc_max_pause_cpu_ms": round(max(gc_pauses.cpu_s, default=0.0) * 1000, 1),
+        "gc_collections": len(gc_pauses.pauses_s),
+        "gc_tracked_at_end": gc_pauses.tracked_at_end,
         "reply_samples": len(latencies_s),
         "reply_timeouts": timeouts,
         "reply_p50_ms": round(statistics.median(replies_ms), 1),

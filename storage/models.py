@@ -208,7 +208,7 @@ class ScheduledMessage(Base):
     __tablename__ = "scheduled_message"
     __table_args__ = (
         sa.UniqueConstraint("patient_id", "dedupe_key"),
-        sa.Index(None, "status", "due_at"),
+        sa.Index(None, "status", "due_at", "id"),  # the claim's order (migration 0005)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -17,12 +17,15 @@ Must not import `bot`, `jobs`, `admin` or `ocrebot`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import Row, and_, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from storage.models import Channel, MessageStatus, Patient, ScheduledMessage
 
@@ -106,40 +109,58 @@ async def replace_pending(
     )
     existing = {row.dedupe_key: row for row in rows}
     counts = {"inserted": 0, "updated": 0, "cancelled": 0, "unchanged": 0, "kept": 0}
+    new_rows: list[dict[str, object]] = []
     for item in items:
         row = existing.pop(item.dedupe_key, None)
         if row is None:
-            session.add(_new_row(patient_id, item, now))
-            counts["inserted"] += 1
+            new_rows.append(_new_row(patient_id, item, now))
         elif row.status not in (MessageStatus.PENDING, MessageStatus.CANCELLED):
             counts["kept"] += 1
         elif _apply(row, item, now):
             counts["updated"] += 1
         else:
             counts["unchanged"] += 1
-    for row in existing.values():  # pending rows the plan no longer has
-        if row.due_at >= now and row.kind not in other_kinds:
-            row.status = MessageStatus.CANCELLED
-            row.updated_at = now
-            counts["cancelled"] += 1
-    await session.flush()
+    dropped = [  # pending rows the plan no longer has, but for rows another writer owns
+        row for row in existing.values() if row.due_at >= now and row.kind not in other_kinds
+    ]
+    await session.flush()  # the changed rows (rarer), one UPDATE each
+    await _cancel_and_insert(session, [row.id for row in dropped], new_rows, now)
+    for row in dropped:  # this session's loaded rows say what the database now holds
+        set_committed_value(row, "status", MessageStatus.CANCELLED)
+        set_committed_value(row, "updated_at", now)
+    counts["inserted"], counts["cancelled"] = len(new_rows), len(dropped)
     return ReplaceReport(**counts)
 
 
-def _new_row(patient_id: int, item: NewMessage, now: datetime) -> ScheduledMessage:
-    return ScheduledMessage(
-        patient_id=patient_id,
-        dedupe_key=item.dedupe_key,
-        kind=item.kind,
-        touchpoint_id=item.touchpoint_id,
-        dose_id=item.dose_id,
-        channel=item.channel,
-        due_at=item.due_at,
-        status=MessageStatus.PENDING,
-        attempts=0,
-        created_at=now,
-        updated_at=now,
-    )
+async def _cancel_and_insert(
+    session: AsyncSession, dropped: list[int], new_rows: list[dict[str, object]], now: datetime
+) -> None:
+    """Cancels the locked `dropped` rows and inserts `new_rows`, one Core statement each (none per row).
+
+    The INSERT takes its rows as parameters, not as a VALUES list in the statement: compiled once and cached.
+    """
+    table = SM.__table__
+    if dropped:
+        cancel = update(table).where(table.c.id.in_(dropped))
+        await session.execute(cancel.values(status=MessageStatus.CANCELLED, updated_at=now))
+    if new_rows:
+        await session.execute(insert(table), new_rows)
+
+
+def _new_row(patient_id: int, item: NewMessage, now: datetime) -> dict[str, object]:
+    return {
+        "patient_id": patient_id,
+        "dedupe_key": item.dedupe_key,
+        "kind": item.kind,
+        "touchpoint_id": item.touchpoint_id,
+        "dose_id": item.dose_id,
+        "channel": item.channel,
+        "due_at": item.due_at,
+        "status": MessageStatus.PENDING,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _apply(row: ScheduledMessage, item: NewMessage, now: datetime) -> bool:
@@ -209,22 +230,31 @@ async def claim_due(
         .cte("due")
         .prefix_with("MATERIALIZED")
     )
+    table = SM.__table__
     claim = (
-        update(SM)
+        update(table)  # Core, not ORM: no per-row ORM bookkeeping on the hot path; see `_claimed_in_session`
         # the status test again: a row changed since the sub-select read it is not taken
-        .where(SM.id.in_(select(due.c.id)), SM.status == MessageStatus.PENDING)
+        .where(table.c.id.in_(select(due.c.id)), table.c.status == MessageStatus.PENDING)
         .values(
             status=MessageStatus.CLAIMED,
             claimed_by=worker_id,
             lease_until=lease_until,
-            attempts=SM.attempts + 1,
+            attempts=table.c.attempts + 1,
             updated_at=now,
         )
         .returning(
-            SM.id, SM.patient_id, SM.dose_id, SM.kind, SM.touchpoint_id, SM.due_at, SM.channel, SM.attempts
+            table.c.id,
+            table.c.patient_id,
+            table.c.dose_id,
+            table.c.kind,
+            table.c.touchpoint_id,
+            table.c.due_at,
+            table.c.channel,
+            table.c.attempts,
         )
     )
-    result = await session.execute(claim, execution_options={"synchronize_session": "fetch"})
+    result = (await session.execute(claim)).all()
+    _claimed_in_session(session, result, worker_id, lease_until, now)
     claimed = [
         ClaimedMessage(
             id=row.id,
@@ -241,6 +271,26 @@ async def claim_due(
         for row in result
     ]
     return sorted(claimed, key=lambda message: (message.due_at, message.id))
+
+
+def _claimed_in_session(
+    session: AsyncSession, rows: Sequence[Row[Any]], worker_id: str, lease_until: datetime, now: datetime
+) -> None:
+    """Brings rows this session had loaded in step with the claim (what the ORM's "fetch" sync did)."""
+    if not session.identity_map:
+        return
+    for row in rows:
+        loaded = session.identity_map.get(identity_key(SM, row.id))
+        if loaded is None:
+            continue
+        for name, value in (
+            ("status", MessageStatus.CLAIMED),
+            ("claimed_by", worker_id),
+            ("lease_until", lease_until),
+            ("attempts", row.attempts),
+            ("updated_at", now),
+        ):
+            set_committed_value(loaded, name, value)
 
 
 async def _finish(session: AsyncSession, message_id: int, **values: object) -> bool:

@@ -245,3 +245,48 @@ async def test_next_due_at_is_the_earliest_pending_due_time_or_none(session: Asy
     assert due is not None and due.utcoffset() == timedelta(0)
     await outbox.claim_due(session, NOW + 3 * HOUR, 10, "w", lease_s=30)
     assert await outbox.next_due_at(session) == NOW + 4 * HOUR
+
+
+async def test_rows_a_replan_cancels_read_cancelled_in_its_own_session_and_nothing_is_left_to_flush(
+    session: AsyncSession,
+) -> None:
+    patient = await add_patient(session)
+    await outbox.replace_pending(session, patient.id, plan(1, 2), NOW)
+    loaded = await rows(session)
+
+    later = NOW + HOUR / 2
+    report = await outbox.replace_pending(session, patient.id, plan(2, 3), later)
+
+    assert report == ReplaceReport(inserted=1, cancelled=1, unchanged=1)
+    assert loaded["reminder:1"].status is MessageStatus.CANCELLED  # no reload: the session's own object
+    assert loaded["reminder:1"].updated_at == later
+    assert loaded["reminder:2"].status is MessageStatus.PENDING
+    assert not session.dirty and not session.new
+    stored = await rows(session)
+    assert {key: row.status for key, row in stored.items()} == {
+        "reminder:1": MessageStatus.CANCELLED,
+        "reminder:2": MessageStatus.PENDING,
+        "reminder:3": MessageStatus.PENDING,
+    }
+    assert stored["reminder:1"].updated_at == later
+
+
+async def test_a_row_loaded_before_the_claim_reads_claimed_in_the_claiming_session(
+    session: AsyncSession,
+) -> None:
+    patient = await add_patient(session)
+    await outbox.replace_pending(session, patient.id, plan(1, 2), NOW)
+    loaded = await rows(session)
+
+    [claimed] = await outbox.claim_due(session, NOW + HOUR, limit=5, worker_id="w1", lease_s=60)
+
+    row = loaded["reminder:1"]
+    assert claimed.id == row.id
+    assert (row.status, row.claimed_by, row.lease_until, row.attempts) == (
+        MessageStatus.CLAIMED,
+        "w1",
+        NOW + HOUR + timedelta(seconds=60),
+        1,
+    )
+    assert loaded["reminder:2"].status is MessageStatus.PENDING
+    assert not session.dirty
