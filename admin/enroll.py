@@ -1,7 +1,7 @@
 """Enrolling a patient from the console: the patient row, its invite code, the Telegram link and QR, the SMS.
 
-Owns what an invite is made of: a code of 8 capitals and digits easy to read out and type (no 0/O, 1/I),
-valid `INVITE_TTL`; the Telegram deep link `https://t.me/<bot>?start=<code>` (the bot's username from the
+Owns what an invite is made of (the code, its lifetime and the one-open-invite rule are `storage.invites`):
+the Telegram deep link `https://t.me/<bot>?start=<code>` (the bot's username from the
 Bot API's getMe, asked once and kept); its QR code as inline SVG (segno); and the SMS invite, sent at once
 through the SMS sender to the number the operator typed (E.164), never to a number that texted STOP.
 The invite SMS names neither the disease nor the drug: a mistyped number must learn nothing about anyone.
@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import io
 import logging
-import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 import phonenumbers
@@ -29,14 +28,11 @@ from telegram.error import TelegramError
 from admin.accounts import audit
 from care.formulation import Formulation
 from care.sms_segments import segments
-from storage import patients
+from storage import invites, patients
 from storage.models import AddressState, Channel, ChannelAddress, Invite, Language, Patient, PatientStatus
 
 log = logging.getLogger(__name__)
 
-INVITE_TTL = timedelta(days=30)
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-CODE_LENGTH = 8
 MAX_SMS_SEGMENTS = 2
 
 # The invite SMS, by the patient's language; {code} always, {telegram} only when Telegram is on.
@@ -78,11 +74,6 @@ class InviteSent:
 
     status: str
     error: str | None = None
-
-
-def new_code() -> str:
-    """Returns a fresh random invite code."""
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
 def e164(number: str) -> str:
@@ -165,7 +156,7 @@ async def enroll(
         )
         session.add(patient)
         await session.flush()
-        invite = await _add_invite(session, patient.id, operator_id, now)
+        invite = await invites.add_invite(session, patient.id, operator_id, now)
         await audit(
             session,
             now,
@@ -180,14 +171,14 @@ async def enroll(
 async def make_invite(
     sessions: async_sessionmaker[AsyncSession], patient_id: int, *, operator_id: int, now: datetime
 ) -> Invite:
-    """Adds a fresh invite for a patient who is still signing up (earlier unused ones stay valid)."""
+    """Adds a fresh invite for a patient who is still signing up; their earlier open ones expire."""
     async with sessions() as session, session.begin():
         patient = await session.get(Patient, patient_id)
         if patient is None:
             raise LookupError(f"patient {patient_id} does not exist")
         if patient.status is not PatientStatus.SIGNING_UP:
             raise ValueError(f"the patient is {patient.status.value}: invites are for patients signing up")
-        invite = await _add_invite(session, patient_id, operator_id, now)
+        invite = await invites.add_invite(session, patient_id, operator_id, now)
         await audit(
             session, now, operator_id=operator_id, patient_id=patient_id, action="invite.create",
             detail={"invite": invite.id},
@@ -195,14 +186,7 @@ async def make_invite(
     return invite
 
 
-async def open_invite(session: AsyncSession, patient_id: int, now: datetime) -> Invite | None:
-    """Returns the patient's newest invite that is unused and unexpired, if any."""
-    return await session.scalar(
-        select(Invite)
-        .where(Invite.patient_id == patient_id, Invite.used_at.is_(None), Invite.expires_at > now)
-        .order_by(Invite.created_at.desc(), Invite.id.desc())
-        .limit(1)
-    )
+open_invite = invites.open_invite  # the patient's newest unused, unexpired invite, if any
 
 
 async def send_sms_invite(
@@ -246,19 +230,6 @@ async def send_sms_invite(
             detail={"invite": invite.id, "status": outcome.status},
         )  # fmt: skip
     return outcome
-
-
-async def _add_invite(session: AsyncSession, patient_id: int, operator_id: int, now: datetime) -> Invite:
-    invite = Invite(
-        code=new_code(),
-        patient_id=patient_id,
-        created_by_id=operator_id,
-        created_at=now,
-        expires_at=now + INVITE_TTL,
-    )
-    session.add(invite)
-    await session.flush()
-    return invite
 
 
 def bot_name_of(state: Any) -> BotName:

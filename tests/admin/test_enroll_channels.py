@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from admin.enroll import MAX_SMS_SEGMENTS, BotName, invite_sms, new_code, qr_svg
+from admin.enroll import MAX_SMS_SEGMENTS, BotName, invite_sms, qr_svg
 from care.sms_segments import segments
+from storage.invites import new_code
 from storage.models import (
     AddressState,
     Channel,
