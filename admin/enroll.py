@@ -5,6 +5,8 @@ the Telegram deep link `https://t.me/<bot>?start=<code>` (the bot's username fro
 Bot API's getMe, asked once and kept); its QR code as inline SVG (segno); and the SMS invite, sent at once
 through the SMS sender to the number the operator typed (E.164), never to a number that texted STOP.
 The invite SMS names neither the disease nor the drug: a mistyped number must learn nothing about anyone.
+Only a real patient still signing up gets an invite (`check_invitable`, the one check of every route):
+a sandbox patient never reaches Telegram or SMS.
 The patient redeems the code with `/start <code>` or by texting `JOIN <code>` (`bot.dialog.invites`).
 Must not import `bot` or `ocrebot`.
 """
@@ -50,6 +52,10 @@ INVITE_SMS_END = {"en": ". Reply STOP to opt out.", "es": ". Responda STOP para 
 
 class BadPhone(ValueError):
     """The number is not a valid international (E.164) phone number."""
+
+
+class NotInvitable(ValueError):
+    """The patient may not get an invite: past sign-up, or a sandbox patient."""
 
 
 class SmsSender(Protocol):
@@ -173,11 +179,7 @@ async def make_invite(
 ) -> Invite:
     """Adds a fresh invite for a patient who is still signing up; their earlier open ones expire."""
     async with sessions() as session, session.begin():
-        patient = await session.get(Patient, patient_id)
-        if patient is None:
-            raise LookupError(f"patient {patient_id} does not exist")
-        if patient.status is not PatientStatus.SIGNING_UP:
-            raise ValueError(f"the patient is {patient.status.value}: invites are for patients signing up")
+        check_invitable(await session.get(Patient, patient_id), patient_id)
         invite = await invites.add_invite(session, patient_id, operator_id, now)
         await audit(
             session, now, operator_id=operator_id, patient_id=patient_id, action="invite.create",
@@ -187,6 +189,26 @@ async def make_invite(
 
 
 open_invite = invites.open_invite  # the patient's newest unused, unexpired invite, if any
+
+
+def check_invitable(patient: Patient | None, patient_id: int) -> Patient:
+    """Returns the patient when they may get an invite; LookupError, or NotInvitable (a 409)."""
+    if patient is None:
+        raise LookupError(f"patient {patient_id} does not exist")
+    if patient.sandbox:
+        raise NotInvitable("a sandbox patient is reached only through the simulator: no invites")
+    if patient.status is not PatientStatus.SIGNING_UP:
+        raise NotInvitable(f"the patient is {patient.status.value}: invites are for patients signing up")
+    return patient
+
+
+async def invitable_open_invite(
+    sessions: async_sessionmaker[AsyncSession], patient_id: int, now: datetime
+) -> Invite | None:
+    """Returns the open invite (or None) of a patient who may get one; raises as `check_invitable`."""
+    async with sessions() as session:
+        check_invitable(await session.get(Patient, patient_id), patient_id)
+        return await open_invite(session, patient_id, now)
 
 
 async def send_sms_invite(
@@ -209,8 +231,7 @@ async def send_sms_invite(
                 ChannelAddress.state == AddressState.OPTED_OUT,
             )
         )
-    if patient is None:
-        raise LookupError(f"patient {invite.patient_id} does not exist")
+    patient = check_invitable(patient, invite.patient_id)
     text = invite_sms(patient.language.value, invite.code, link)
     if sender is None:
         outcome = InviteSent("sms_off")

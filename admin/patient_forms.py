@@ -108,17 +108,16 @@ async def invite_submit(
                 request, actor, patient_id, status_code=422, errors={"phone": f"The number {exc}."}
             )
     sessions = request.app.state.services.sessions
-    async with sessions() as session:
-        invite = await enroll.open_invite(session, patient_id, now_of(request)) if number else None
-    if invite is None:
-        try:
+    try:
+        invite = await enroll.invitable_open_invite(sessions, patient_id, now_of(request)) if number else None
+        if invite is None:
             invite = await enroll.make_invite(
                 sessions, patient_id, operator_id=actor.operator_id, now=now_of(request)
             )
-        except LookupError:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient") from None
-        except ValueError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except LookupError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient") from None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     answer = await invite_answer(request, actor, invite, number)
     return _back(patient_id, f"invite_sms_{answer.sms}" if answer.sms else "invite", "#invite")
 

@@ -4,10 +4,11 @@ twilio client to the fake Twilio, and the texted code signs the patient up over 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin.enroll import MAX_SMS_SEGMENTS, BotName, invite_sms, qr_svg
@@ -232,3 +233,40 @@ async def test_the_bot_name_is_asked_once_and_an_unreachable_bot_api_is_not_aske
     assert await down.username() is None and await down.username() is None
     assert [call.method for call in telegram.calls].count("getMe") == 2  # the failed one, not retried
     assert await BotName(None, telegram.base_url).username() is None  # Telegram off: nothing asked
+
+
+async def test_no_invite_is_made_or_texted_for_a_patient_past_sign_up_or_in_the_sandbox(
+    live: Console, channels: tuple[FakeTelegram, FakeTwilio]
+) -> None:
+    _, twilio = channels
+    await add_operator(live.sessions, "nurse@clinic.example", OperatorRole.OPERATOR)
+    auth = {"Authorization": f"Bearer {await add_token(live.sessions, 'nurse@clinic.example')}"}
+    enrolled = await live.client.post("/api/patients", json={"display_name": "Kai"}, headers=auth)
+    signed_up = enrolled.json()["patient_id"]
+    async with live.sessions() as session, session.begin():
+        patient = await session.get_one(Patient, signed_up)
+        patient.status = PatientStatus.ACTIVE  # signed up with the code; the invite left open
+        sandbox = Patient(
+            language="en", timezone="UTC", status=PatientStatus.SIGNING_UP, sandbox=True,
+            display_name="Sandy", created_at=NOW, updated_at=NOW,
+        )  # fmt: skip
+        session.add(sandbox)
+        await session.flush()
+        session.add(
+            Invite(code="SANDBOX1", patient_id=sandbox.id, created_at=NOW, expires_at=NOW + timedelta(9))
+        )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=live.app), base_url=PUBLIC) as client:
+        assert (await sign_in(client, "nurse@clinic.example")).status_code == 303
+        token = await csrf_of(client)
+        for patient_id in (signed_up, sandbox.id):
+            url = f"/admin/patients/{patient_id}"
+            texted = await client.post(f"{url}/invite", data={"csrf_token": token, "phone": "+34611222666"})
+            assert texted.status_code == 409, patient_id
+            made = await live.client.post(f"/api{url.removeprefix('/admin')}/invites", json={}, headers=auth)
+            assert made.status_code == 409, patient_id
+            page = await client.get(url)
+            assert page.status_code == 200 and 'id="invite"' not in page.text
+        assert "sandbox" in made.json()["detail"]
+    assert twilio.sent == []
+    async with live.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Invite)) == 2  # nothing new
