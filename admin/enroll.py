@@ -5,6 +5,8 @@ the Telegram deep link `https://t.me/<bot>?start=<code>` (the bot's username fro
 Bot API's getMe, asked once and kept); its QR code as inline SVG (segno); and the SMS invite, sent at once
 through the SMS sender to the number the operator typed (E.164), never to a number that texted STOP.
 The invite SMS names neither the disease nor the drug: a mistyped number must learn nothing about anyone.
+The message log keeps the invite SMS with its code masked and no link (`CODE_MASK`): viewers read the log,
+and a code is a key to the patient's record.
 Only a real patient still signing up gets an invite (`check_invitable`, the one check of every route):
 a sandbox patient never reaches Telegram or SMS.
 The patient redeems the code with `/start <code>` or by texting `JOIN <code>` (`bot.dialog.invites`).
@@ -36,6 +38,7 @@ from storage.models import AddressState, Channel, ChannelAddress, Invite, Langua
 log = logging.getLogger(__name__)
 
 MAX_SMS_SEGMENTS = 2
+CODE_MASK = "\u2022" * 8  # what the message log shows instead of the code
 
 # The invite SMS, by the patient's language; {code} always, {telegram} only when Telegram is on.
 INVITE_SMS = {
@@ -243,7 +246,8 @@ async def send_sms_invite(
     async with sessions() as session, session.begin():
         if outcome.status == "sent":
             await patients.log_outbound(
-                session, patient_id=patient.id, channel=Channel.SMS, text=text, now=now,
+                session, patient_id=patient.id, channel=Channel.SMS, now=now,
+                text=invite_sms(patient.language.value, CODE_MASK, None),
                 provider_id=getattr(result, "provider_id", None),
             )  # fmt: skip
         await audit(

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from admin.enroll import MAX_SMS_SEGMENTS, BotName, invite_sms, qr_svg
+from admin.enroll import CODE_MASK, MAX_SMS_SEGMENTS, BotName, invite_sms, qr_svg
 from care.sms_segments import segments
 from storage.invites import new_code
 from storage.models import (
@@ -112,7 +112,16 @@ async def test_an_invite_by_sms_links_to_the_bot_and_its_code_signs_the_patient_
         logged = list(
             await session.scalars(select(MessageLog).where(MessageLog.patient_id == body["patient_id"]))
         )
-    assert [(entry.channel, entry.text) for entry in logged] == [(Channel.SMS, twilio.sent[0]["body"])]
+    assert [(entry.channel, entry.text) for entry in logged] == [
+        (Channel.SMS, invite_sms("en", CODE_MASK, None))
+    ]
+    await add_operator(live.sessions, "viewer@clinic.example", OperatorRole.VIEWER)
+    seen = await live.client.get(
+        f"/api/patients/{body['patient_id']}",
+        headers={"Authorization": f"Bearer {await add_token(live.sessions, 'viewer@clinic.example')}"},
+    )
+    assert seen.status_code == 200 and "JOIN" in seen.text
+    assert code not in seen.text and "t.me" not in seen.text  # a viewer never reads the code
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=live.app), base_url=PUBLIC) as http:
         phone = SmsPhone(http, twilio, number="+34611222333")
