@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from admin import actions, doses, enroll, messages, queries, tips
@@ -380,8 +380,22 @@ async def record_dose(request: Request, actor: Changer, patient_id: int, body: D
 @router.post(
     "/patients/{patient_id}/messages", response_model=OneOffOut, status_code=status.HTTP_202_ACCEPTED
 )
-async def send_one_off(request: Request, actor: Changer, patient_id: int, body: OneOffIn) -> OneOffOut:
-    """Queues a one-off message, sent now as written in the patient's channel (not held by quiet hours)."""
+async def send_one_off(
+    request: Request,
+    actor: Changer,
+    patient_id: int,
+    body: OneOffIn,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> OneOffOut:
+    """Queues a one-off message, sent now as written in the patient's channel (not held by quiet hours).
+
+    With an `Idempotency-Key` header (8-100 letters, digits, `_.:-`), a retry answers the first one's row.
+    """
+    if idempotency_key is not None and not messages.valid_key(idempotency_key):
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("header", "Idempotency-Key"), "input": idempotency_key,
+              "msg": "must be 8 to 100 letters, digits or _ . : -"}]
+        )  # fmt: skip
     try:
         row = await messages.queue_one_off(
             request.app.state.services.sessions,
@@ -389,6 +403,7 @@ async def send_one_off(request: Request, actor: Changer, patient_id: int, body: 
             body.text,
             operator_id=actor.operator_id,
             now=now_of(request),
+            key=idempotency_key,
         )
     except messages.TooLong as exc:
         raise _field_error("text", str(exc), body.text) from None

@@ -192,9 +192,13 @@ async def dose_submit(
 
 @router.post("/patients/{patient_id}/message")
 async def message_submit(
-    request: Request, actor: Changer, patient_id: int, text: Annotated[str, Form(max_length=1000)] = ""
+    request: Request,
+    actor: Changer,
+    patient_id: int,
+    text: Annotated[str, Form(max_length=1000)] = "",
+    nonce: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """Queues a one-off message, sent now as written."""
+    """Queues a one-off message, sent now as written; the form's nonce makes a repeated post a no-op."""
     form = {"text": text}
     if not text.strip():
         return await _refused(request, actor, patient_id, "text", "Write the message first.", form)
@@ -205,6 +209,7 @@ async def message_submit(
             text,
             operator_id=actor.operator_id,
             now=now_of(request),
+            key=nonce if messages.valid_key(nonce) else None,
         )
     except messages.TooLong as exc:
         return await _refused(request, actor, patient_id, "text", f"The message {exc}.", form)

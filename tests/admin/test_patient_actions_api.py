@@ -346,3 +346,23 @@ async def test_erasing_removes_every_record_and_keeps_an_audit_row_naming_nobody
         f"/api/patients/{seeded.active}/erase", json={"confirm": str(seeded.active)}, headers=auth
     )
     assert again.status_code == 404
+
+
+async def test_a_one_off_retried_with_the_same_idempotency_key_is_queued_once(console: Console) -> None:
+    seeded = await seed(console.sessions)
+    auth = await _bearer(console)
+    url = f"/api/patients/{seeded.active}/messages"
+    retry = auth | {"Idempotency-Key": "retry-7f3a9c01"}
+    first = await console.client.post(url, json={"text": "Floor 2 today."}, headers=retry)
+    again = await console.client.post(url, json={"text": "Floor 2 today."}, headers=retry)
+    assert (first.status_code, again.status_code) == (202, 202), again.text
+    assert first.json() == again.json()
+    other = await console.client.post(url, json={"text": "Floor 2 today."}, headers=auth)  # no key: a new one
+    assert other.status_code == 202 and other.json()["message_id"] != first.json()["message_id"]
+    bad = await console.client.post(url, json={"text": "hi"}, headers=auth | {"Idempotency-Key": "a b"})
+    assert bad.status_code == 422 and _locs(bad) == {("header", "Idempotency-Key")}
+    async with console.sessions() as session:
+        rows = list(await session.scalars(select(ScheduledMessage).where(ScheduledMessage.kind == "one_off")))
+        logged = await session.scalar(select(func.count()).select_from(MessageLog))
+    assert len(rows) == 2 and logged == 2
+    assert await _actions(console) == ["patient.one_off", "patient.one_off"]
