@@ -159,7 +159,7 @@ async def get_tips(request: Request, actor: Reader, patient_id: int) -> tips.Tip
 
 @router.put("/patients/{patient_id}/tips", response_model=tips.TipsOut)
 async def put_tips(request: Request, actor: Changer, patient_id: int, body: tips.TipsIn) -> tips.TipsOut:
-    """Turns the patient's weekly tips on (the next is planned at once) or off (pending ones cancelled)."""
+    """Turns the patient's weekly tips off (pending ones cancelled); on is the patient's own choice (409)."""
     services = request.app.state.services
     try:
         return await tips.switch_tips(
@@ -172,6 +172,8 @@ async def put_tips(request: Request, actor: Changer, patient_id: int, body: tips
         )
     except actions.NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except actions.Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
 
 
 @router.get("/patients/{patient_id}/quiet-hours", response_model=QuietHoursOut)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from admin import actions, doses, enroll, messages
+from admin import actions, doses, enroll, messages, tips
 from admin.api import invite_answer
 from admin.auth import Actor, now_of, require_role
 from admin.pages import patient_page
@@ -221,6 +221,20 @@ async def message_submit(
         sandbox = request.app.state.sandbox
         await sandbox.deliver_until(patient_id, (await sandbox.clock_for(patient_id)).now())
     return _back(patient_id, "one_off", "#timeline")
+
+
+@router.post("/patients/{patient_id}/tips-off")
+async def tips_off_submit(request: Request, actor: Changer, patient_id: int) -> Response:
+    """Turns the patient's weekly tips off (turning them on is the patient's own choice)."""
+    services = request.app.state.services
+    try:
+        await tips.switch_tips(
+            services.sessions, patient_id, False, operator_id=actor.operator_id, plan=services.plan,
+            now=now_of(request),
+        )  # fmt: skip
+    except actions.NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient") from None
+    return _back(patient_id, "tips_off")
 
 
 @router.post("/patients/{patient_id}/erase")
