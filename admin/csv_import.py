@@ -17,7 +17,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import insert, select
@@ -37,6 +37,7 @@ from admin.csv_io import (
     read_file,
 )
 from care.formulation import dose_kind
+from storage.invites import invite_values
 from storage.models import (
     Channel,
     ChannelAddress,
@@ -51,9 +52,6 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 50
-INVITE_DAYS = 30  # a clinic hands codes out at the next visit or by letter: longer than a one-off invite
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud or typed from paper
-CODE_CHARS = 8
 EXPORT_PAGE = 200
 PREVIEW_TTL_S = 1800
 MAX_KEPT = 50
@@ -229,11 +227,6 @@ class _Stale(Exception):
     pass
 
 
-def new_invite_code() -> str:
-    """Returns a random invite code (8 characters, about 40 bits)."""
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_CHARS))
-
-
 async def add_enrolled(
     session: AsyncSession, batch: list[PatientFields], *, operator_id: int | None, now: datetime
 ) -> list[int]:
@@ -279,15 +272,7 @@ async def add_enrolled(
                 active=True,
             )
             courses.append((course, fields))
-        invites.append(
-            {
-                "code": new_invite_code(),
-                "patient_id": patient.id,
-                "created_by_id": operator_id,
-                "created_at": now,
-                "expires_at": now + timedelta(days=INVITE_DAYS),
-            }
-        )
+        invites.append(invite_values(patient.id, operator_id, now))  # fresh patients: no earlier invite
     session.add_all([course for course, _ in courses])
     await session.flush()
     doses: list[dict[str, object]] = []

@@ -31,13 +31,12 @@ from telegram.error import TelegramError
 
 from admin.accounts import audit
 from care.formulation import Formulation
-from care.sms_segments import segments
+from care.sms_segments import MAX_SMS_SEGMENTS, segments
 from storage import invites, patients
 from storage.models import AddressState, Channel, ChannelAddress, Invite, Language, Patient, PatientStatus
 
 log = logging.getLogger(__name__)
 
-MAX_SMS_SEGMENTS = 2
 CODE_MASK = "\u2022" * 8  # what the message log shows instead of the code
 
 # The invite SMS, by the patient's language; {code} always, {telegram} only when Telegram is on.

@@ -9,7 +9,7 @@ gets one, so that the operator is told at once rather than finding a cancelled r
 A one-off is sent at most once per key: the form carries a nonce rendered with it, the API takes an
 `Idempotency-Key` header; the row's dedupe key is `one_off:<operator id>:<key>`, so a double-click or a
 client's retry finds the row the first request wrote (unique patient and dedupe key) and queues nothing.
-Erasing deletes every record of the patient (`storage` cascades, message log included) and keeps one audit
+Erasing deletes every record of the patient (`storage.erasure`, message log included) and keeps one audit
 row naming nobody; the operator must type the patient's number to confirm.
 Must not import `bot`, `jobs` or `ocrebot`.
 """
@@ -21,18 +21,17 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin.accounts import audit
 from admin.actions import Conflict, NotFound
-from care.sms_segments import segments
-from storage import patients
-from storage.models import Channel, MessageLog, MessageStatus, Patient, PatientStatus, ScheduledMessage
+from care.sms_segments import MAX_SMS_SEGMENTS, segments
+from storage import erasure, patients
+from storage.models import Channel, MessageStatus, Patient, PatientStatus, ScheduledMessage
 from storage.outbox import ONE_OFF
 
-MAX_SMS_SEGMENTS = 2
 CHANNEL_ORDER = (Channel.TELEGRAM, Channel.SMS)  # the dispatcher's default order
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{8,100}")  # a form nonce or a client's Idempotency-Key
 
@@ -162,9 +161,7 @@ async def erase(
         patient = await session.get(Patient, patient_id)
         if patient is None:
             raise NotFound(f"patient {patient_id} does not exist")
-        await session.execute(delete(MessageLog).where(MessageLog.patient_id == patient_id))
-        await session.delete(patient)
-        await session.flush()
+        await erasure.delete_patient(session, patient)
         await audit(
             session, now, operator_id=operator_id, action="patient.erase", detail={"sandbox": patient.sandbox}
         )
