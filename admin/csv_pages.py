@@ -227,11 +227,17 @@ async def import_progress(request: Request, actor: ApiChanger, job_id: str) -> d
 
 @router.get("/api/patients/import/{job_id}/invites.csv", tags=["console"], response_class=StreamingResponse)
 async def import_invites(request: Request, actor: ApiChanger, job_id: str) -> Response:
-    """The invite codes of a finished import's patients (name, phone, invite_code), to hand out."""
+    """The invite codes of a finished import's patients (name, phone, invite_code), to hand out; audited."""
     job = jobs_of(request).job(job_id, actor.operator_id)
     if job is None or job.state != "done":
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such finished import")
-    lines = await csv_import.invite_lines(request.app.state.services.sessions, job.patient_ids)
+    services = request.app.state.services
+    lines = await csv_import.invite_lines(services.sessions, job.patient_ids)
+    async with services.sessions() as session, session.begin():  # a file of codes is a key to each record
+        await audit(
+            session, now_of(request), operator_id=actor.operator_id, action="invite.export",
+            detail={"patients": len(job.patient_ids), "rows": len(lines) - 1},
+        )  # fmt: skip
     return Response(
         "".join(lines),
         media_type="text/csv; charset=utf-8",

@@ -121,6 +121,10 @@ async def test_skipping_the_bad_rows_imports_the_good_ones_with_invites_and_one_
     assert (
         await console.client.get(f"{answer.json()['progress']}/invites.csv", headers=other)
     ).status_code == 404
+    async with console.sessions() as session:
+        downloads = list(await session.scalars(select(AuditLog).where(AuditLog.action == "invite.export")))
+    assert [(row.detail, row.patient_id) for row in downloads] == [({"patients": 2, "rows": 2}, None)]
+    assert downloads[0].operator_id is not None  # who took the codes; the 404 above wrote nothing
 
 
 async def test_a_file_that_cannot_be_read_is_a_422_and_a_huge_one_a_413(console: Console) -> None:
