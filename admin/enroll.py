@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -31,7 +32,7 @@ from telegram.error import TelegramError
 
 from admin.accounts import audit
 from care.formulation import Formulation
-from care.sms_segments import MAX_SMS_SEGMENTS, segments
+from care.sms_segments import GSM7_BASIC, MAX_SMS_SEGMENTS, segments
 from storage import invites, patients
 from storage.models import AddressState, Channel, ChannelAddress, Invite, Language, Patient, PatientStatus
 
@@ -42,14 +43,14 @@ CODE_MASK = "\u2022" * 8  # what the message log shows instead of the code
 # The invite SMS, by the patient's language; {code} always, {telegram} only when Telegram is on.
 INVITE_SMS = {
     "en": "Your clinic invites you to get appointment reminders by text. To join, reply JOIN {code}",
-    "es": "Su clinica le invita a recibir recordatorios de sus citas por SMS. Para unirse, responda "
+    "es": "Tu clínica te invita a recibir recordatorios de tus citas por SMS. Para unirte, responde "
     "ALTA {code}",
-}
+}  # "tú" as every Spanish text of the bot; accents GSM-7 lacks ("í") are folded at send
 INVITE_SMS_TELEGRAM = {
     "en": " (or open {link} in Telegram)",
-    "es": " (o abra {link} en Telegram)",
+    "es": " (o abre {link} en Telegram)",
 }
-INVITE_SMS_END = {"en": ". Reply STOP to opt out.", "es": ". Responda STOP para no recibir mensajes."}
+INVITE_SMS_END = {"en": ". Reply STOP to opt out.", "es": ". Responde STOP para no recibir mensajes."}
 
 
 class BadPhone(ValueError):
@@ -112,9 +113,19 @@ def invite_sms(language: str, code: str, link: str | None) -> str:
     lang = language if language in INVITE_SMS else "en"
     middle = INVITE_SMS_TELEGRAM[lang].format(link=link) if link else ""
     text = INVITE_SMS[lang].format(code=code) + middle + INVITE_SMS_END[lang]
-    if segments(text) > MAX_SMS_SEGMENTS:  # a long bot name: the link is the part to drop
+    if segments(_as_sent(text)) > MAX_SMS_SEGMENTS:  # a long bot name: the link is the part to drop
         text = INVITE_SMS[lang].format(code=code) + INVITE_SMS_END[lang]
     return text
+
+
+def _as_sent(text: str) -> str:
+    """`text` with the accents GSM-7 lacks dropped, as the SMS sender folds it (`bot.sms_text`), to count."""
+    return "".join(
+        char
+        if char in GSM7_BASIC
+        else "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        for char in unicodedata.normalize("NFC", text)
+    )
 
 
 class BotName:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin.enroll import CODE_MASK, MAX_SMS_SEGMENTS, BotName, invite_sms, qr_svg
+from bot.sms_text import fold_to_gsm7
 from care.sms_segments import segments
 from storage.invites import new_code
 from storage.models import (
@@ -79,7 +80,7 @@ async def live(
 def test_the_invite_sms_fits_two_segments_and_carries_the_code(language: str, link: str | None) -> None:
     code = new_code()
     text = invite_sms(language, code, link)
-    assert segments(text) <= MAX_SMS_SEGMENTS and code in text and "STOP" in text
+    assert segments(fold_to_gsm7(text)) <= MAX_SMS_SEGMENTS and code in text and "STOP" in text
     assert (link in text) if link else "t.me" not in text
     assert "Ocrevus" not in text and "MS" not in text.split()  # a mistyped number learns nothing
 
@@ -199,7 +200,8 @@ async def test_the_enrol_form_texts_the_invite_and_the_page_shows_the_link_and_i
         link = f"https://t.me/{BOT_USERNAME}?start={invite.code}"
         assert "Invite sent by SMS." in page.text and f'href="{link}"' in page.text
         assert '<svg xmlns="http://www.w3.org/2000/svg"' in page.text and 'class="qr"' in page.text
-        assert [m["body"] for m in twilio.sent] == [invite_sms("es", invite.code, link)]
+        assert [m["body"] for m in twilio.sent] == [fold_to_gsm7(invite_sms("es", invite.code, link))]
+        assert "Tu clinica te invita" in twilio.sent[0]["body"] and "responde ALTA" in twilio.sent[0]["body"]
         assert "ALTA " + invite.code in twilio.sent[0]["body"]
 
 
