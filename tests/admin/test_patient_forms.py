@@ -7,7 +7,7 @@ the label's warnings to confirm) and stores nothing; viewers see no form and get
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
@@ -203,3 +203,14 @@ async def test_a_one_off_form_posted_twice_queues_one_message(console: Console) 
     async with console.sessions() as session:
         rows = list(await session.scalars(select(ScheduledMessage).where(ScheduledMessage.kind == "one_off")))
     assert len(rows) == 1
+
+
+async def test_the_appointment_form_refuses_a_wall_time_the_clocks_skip(console: Console) -> None:
+    seeded = await seed(console.sessions)
+    token = await _signed_in(console)
+    form = {"csrf_token": token, "starts_at": "2027-03-28T02:30", "confirm": "yes"}  # Madrid springs forward
+    answer = await console.client.post(f"/admin/patients/{seeded.active}/appointment", data=form)
+    assert answer.status_code == 422 and "does not exist that day (the clocks go forward)" in answer.text
+    async with console.sessions() as session:
+        dose = await session.get_one(Dose, seeded.dose)
+    assert dose.planned_at != datetime(2027, 3, 28, 1, 30, tzinfo=UTC)
