@@ -122,7 +122,8 @@ class Preview:
 
 
 class ImportJobs:
-    """This process's previews and import jobs, by random id; the oldest are forgotten past `MAX_KEPT`."""
+    """This process's previews and import jobs, by random id; the oldest are forgotten past `MAX_KEPT`, and
+    previews older than `PREVIEW_TTL_S` on every new upload or import (not only when looked up)."""
 
     def __init__(self) -> None:
         self.previews: dict[str, Preview] = {}
@@ -170,6 +171,9 @@ class ImportJobs:
         return job
 
     def _prune(self) -> None:
+        now = time.monotonic()
+        for key in [key for key, kept in self.previews.items() if now - kept.created > PREVIEW_TTL_S]:
+            del self.previews[key]  # names and numbers leave memory once the go-ahead can no longer come
         while len(self.previews) >= MAX_KEPT:
             del self.previews[next(iter(self.previews))]
         finished = [key for key, job in self.jobs.items() if job.state != "running"]

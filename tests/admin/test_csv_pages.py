@@ -9,7 +9,7 @@ import time
 from sqlalchemy import func, select
 
 from admin import csv_import
-from admin.csv_io import COLUMNS, MAX_ROWS
+from admin.csv_io import COLUMNS, MAX_ROWS, CheckedFile
 from storage.models import AuditLog, OperatorRole, Patient
 from tests.admin.console import NOW, Console, add_operator, form_token, sign_in
 
@@ -147,3 +147,13 @@ async def test_a_body_declared_too_big_is_refused_before_it_is_read(console: Con
     answer = await console.client.post("/api/patients/import", content=b"a" * 1_100_000)
     assert answer.status_code == 413 and "larger than 1000 kB" in answer.json()["detail"][0]["msg"]
     assert await _patients(console) == 0
+
+
+def test_a_new_upload_drops_expired_previews_even_if_nobody_looks_them_up() -> None:
+    jobs = csv_import.ImportJobs()
+    checked = CheckedFile(COLUMNS, [])
+    stale = jobs.keep_preview(1, "old.csv", checked)
+    stale.created -= csv_import.PREVIEW_TTL_S + 1  # half an hour on, its names and numbers must go
+    fresh = jobs.keep_preview(1, "young.csv", checked)
+    kept = jobs.keep_preview(2, "new.csv", checked)
+    assert set(jobs.previews) == {fresh.id, kept.id}
