@@ -256,8 +256,11 @@ def _field_error(field: str, message: str, value: object) -> RequestValidationEr
     )
 
 
-async def invite_answer(request: Request, actor: Actor, invite: Invite, phone: str | None) -> InviteOut:
-    """The invite's link, and its SMS sent to `phone` when one is given (console pages use it too)."""
+async def invite_answer(
+    request: Request, actor: Actor, invite: Invite, phone: str | None, key: str | None = None
+) -> InviteOut:
+    """The invite's link, and its SMS sent to `phone` when one is given (console pages use it too); `key`
+    makes a repeat text nothing (`enroll.send_sms_invite`)."""
     state = request.app.state
     link = enroll.telegram_link(await enroll.bot_name_of(state).username(), invite.code)
     sent = None
@@ -270,6 +273,7 @@ async def invite_answer(request: Request, actor: Actor, invite: Invite, phone: s
             link,
             operator_id=actor.operator_id,
             now=now_of(request),
+            key=key,
         )
     return InviteOut(
         patient_id=invite.patient_id,

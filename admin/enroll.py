@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import phonenumbers
 import segno
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.error import TelegramError
@@ -34,7 +34,16 @@ from admin.accounts import audit
 from care.formulation import Formulation
 from care.sms_segments import GSM7_BASIC, MAX_SMS_SEGMENTS, segments
 from storage import invites, patients
-from storage.models import AddressState, Channel, ChannelAddress, Invite, Language, Patient, PatientStatus
+from storage.models import (
+    AddressState,
+    AuditLog,
+    Channel,
+    ChannelAddress,
+    Invite,
+    Language,
+    Patient,
+    PatientStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -233,8 +242,13 @@ async def send_sms_invite(
     *,
     operator_id: int,
     now: datetime,
+    key: str | None = None,
 ) -> InviteSent:
-    """Texts the invite to `phone` (E.164) and logs it on the patient; audited whatever the outcome."""
+    """Texts the invite to `phone` (E.164) and logs it on the patient; audited whatever the outcome.
+
+    With `key` (the form's nonce), a repeat of the same form texts nothing and answers the first outcome:
+    the check, the send and the audit row (which keeps the key) happen under the patient row's lock.
+    """
     async with sessions() as session:
         patient = await session.get(Patient, invite.patient_id)
         stopped = await session.scalar(
@@ -246,25 +260,70 @@ async def send_sms_invite(
         )
     patient = check_invitable(patient, invite.patient_id)
     text = invite_sms(patient.language.value, invite.code, link)
-    if sender is None:
-        outcome = InviteSent("sms_off")
-    elif stopped is not None:
-        outcome = InviteSent("opted_out", "this number texted STOP; it gets nothing until it texts START")
-    else:
-        result = await sender.send(phone, text, ())
-        outcome = InviteSent("sent") if result.ok else InviteSent("failed", result.error or "unknown error")
+    if key is None:
+        outcome, provider_id = await _send(sender, stopped is not None, phone, text)
+        async with sessions() as session, session.begin():
+            await _record(session, patient, invite, outcome, provider_id, operator_id=operator_id, now=now)
+        return outcome
     async with sessions() as session, session.begin():
-        if outcome.status == "sent":
-            await patients.log_outbound(
-                session, patient_id=patient.id, channel=Channel.SMS, now=now,
-                text=invite_sms(patient.language.value, CODE_MASK, None),
-                provider_id=getattr(result, "provider_id", None),
-            )  # fmt: skip
-        await audit(
-            session, now, operator_id=operator_id, patient_id=patient.id, action="invite.sms",
-            detail={"invite": invite.id, "status": outcome.status},
-        )  # fmt: skip
+        # a no-op write takes the patient row's lock: a repeat of the form waits here, then finds the first
+        await session.execute(
+            update(Patient).where(Patient.id == patient.id).values(display_name=Patient.display_name)
+        )
+        details = await session.scalars(
+            select(AuditLog.detail).where(AuditLog.patient_id == patient.id, AuditLog.action == "invite.sms")
+        )
+        for detail in details:
+            if detail and detail.get("key") == key:
+                return InviteSent(str(detail.get("status")), None)
+        current = await session.get(Invite, invite.id, populate_existing=True)
+        if current is None or current.used_at is not None or current.expires_at <= now:
+            outcome, provider_id = InviteSent("failed", "the invite was used or replaced meanwhile"), None
+        else:
+            outcome, provider_id = await _send(sender, stopped is not None, phone, text)
+        await _record(
+            session, patient, invite, outcome, provider_id, operator_id=operator_id, now=now, key=key
+        )
     return outcome
+
+
+async def _send(
+    sender: SmsSender | None, stopped: bool, phone: str, text: str
+) -> tuple[InviteSent, str | None]:
+    """Sends the invite SMS unless SMS is off or the number texted STOP; the outcome and provider id."""
+    if sender is None:
+        return InviteSent("sms_off"), None
+    if stopped:
+        return InviteSent("opted_out", "this number texted STOP; it gets nothing until it texts START"), None
+    result = await sender.send(phone, text, ())
+    if not result.ok:
+        return InviteSent("failed", result.error or "unknown error"), None
+    return InviteSent("sent"), getattr(result, "provider_id", None)
+
+
+async def _record(
+    session: AsyncSession,
+    patient: Patient,
+    invite: Invite,
+    outcome: InviteSent,
+    provider_id: str | None,
+    *,
+    operator_id: int,
+    now: datetime,
+    key: str | None = None,
+) -> None:
+    """Logs a sent invite (code masked) on the patient and audits the outcome (with the form's key)."""
+    if outcome.status == "sent":
+        await patients.log_outbound(
+            session, patient_id=patient.id, channel=Channel.SMS, now=now,
+            text=invite_sms(patient.language.value, CODE_MASK, None), provider_id=provider_id,
+        )  # fmt: skip
+    detail: dict[str, Any] = {"invite": invite.id, "status": outcome.status}
+    if key is not None:
+        detail["key"] = key
+    await audit(
+        session, now, operator_id=operator_id, patient_id=patient.id, action="invite.sms", detail=detail
+    )
 
 
 def bot_name_of(state: Any) -> BotName:

@@ -96,9 +96,13 @@ async def enroll_submit(request: Request, actor: Changer) -> Response:
 
 @router.post("/patients/{patient_id}/invite")
 async def invite_submit(
-    request: Request, actor: Changer, patient_id: int, phone: Annotated[str, Form(max_length=32)] = ""
+    request: Request,
+    actor: Changer,
+    patient_id: int,
+    phone: Annotated[str, Form(max_length=32)] = "",
+    nonce: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """Makes a fresh invite, or texts the open one to a number."""
+    """Makes a fresh invite, or texts the open one to a number (once per form: its nonce)."""
     number = None
     if phone.strip():
         try:
@@ -118,7 +122,8 @@ async def invite_submit(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient") from None
     except ValueError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    answer = await invite_answer(request, actor, invite, number)
+    key = nonce if messages.valid_key(nonce) else None
+    answer = await invite_answer(request, actor, invite, number, key)
     return _back(patient_id, f"invite_sms_{answer.sms}" if answer.sms else "invite", "#invite")
 
 

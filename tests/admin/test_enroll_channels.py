@@ -3,6 +3,8 @@ twilio client to the fake Twilio, and the texted code signs the patient up over 
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -17,6 +19,7 @@ from care.sms_segments import segments
 from storage.invites import new_code
 from storage.models import (
     AddressState,
+    AuditLog,
     Channel,
     ChannelAddress,
     Invite,
@@ -281,3 +284,29 @@ async def test_no_invite_is_made_or_texted_for_a_patient_past_sign_up_or_in_the_
     assert twilio.sent == []
     async with live.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Invite)) == 2  # nothing new
+
+
+async def test_the_invite_form_posted_twice_texts_the_invite_once(
+    live: Console, channels: tuple[FakeTelegram, FakeTwilio]
+) -> None:
+    _, twilio = channels
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=live.app), base_url=PUBLIC) as client:
+        await add_operator(live.sessions, "nurse@clinic.example", OperatorRole.OPERATOR)
+        assert (await sign_in(client, "nurse@clinic.example")).status_code == 303
+        token = await csrf_of(client)
+        done = await client.post("/admin/enroll", data={"csrf_token": token, "display_name": "Lia"})
+        url = done.headers["location"].split("?")[0]
+        page = await client.get(url)
+        (nonce,) = re.findall(r'name="nonce" value="([^"]+)"', page.text)
+        form = {"csrf_token": token, "phone": "+34611222777", "nonce": nonce}
+        answers = await asyncio.gather(*(client.post(f"{url}/invite", data=form) for _ in range(2)))
+        again = await client.post(f"{url}/invite", data=form)  # a retry after both came back
+        for answer in (*answers, again):
+            assert answer.status_code == 303 and "notice=invite_sms_sent" in answer.headers["location"]
+        assert len(twilio.sent) == 1
+        fresh = re.findall(r'name="nonce" value="([^"]+)"', (await client.get(url)).text)
+        assert (await client.post(f"{url}/invite", data=form | {"nonce": fresh[0]})).status_code == 303
+        assert len(twilio.sent) == 2  # a new form is a new send
+    async with live.sessions() as session:
+        texted = list(await session.scalars(select(AuditLog).where(AuditLog.action == "invite.sms")))
+    assert len(texted) == 2 and {row.detail["key"] for row in texted} == {nonce, fresh[0]}
