@@ -303,8 +303,34 @@ async def enroll_patient(request: Request, actor: Changer, body: EnrollIn) -> In
 
 
 @router.post("/patients/{patient_id}/invites", response_model=InviteOut, status_code=status.HTTP_201_CREATED)
-async def new_invite(request: Request, actor: Changer, patient_id: int, body: InviteIn) -> InviteOut:
-    """Makes a fresh invite for a patient still signing up; texts it when a phone is given."""
+async def new_invite(
+    request: Request,
+    actor: Changer,
+    patient_id: int,
+    body: InviteIn,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> InviteOut:
+    """Makes a fresh invite for a patient still signing up; texts it when a phone is given.
+
+    With an `Idempotency-Key` header and a phone, a retry answers the first request's invite and SMS
+    outcome, and neither makes nor texts another.
+    """
+    key = None
+    if idempotency_key is not None and body.phone is not None:
+        if not messages.valid_key(idempotency_key):
+            raise RequestValidationError(
+                [{"type": "value_error", "loc": ("header", "Idempotency-Key"), "input": idempotency_key,
+                  "msg": "must be 8 to 100 letters, digits or _ . : -"}]
+            )  # fmt: skip
+        key = f"api:{actor.operator_id}:{idempotency_key}"
+        earlier = await enroll.earlier_sms(request.app.state.services.sessions, patient_id, key)
+        if earlier is not None:
+            invite, sent = earlier
+            link = enroll.telegram_link(await enroll.bot_name_of(request.app.state).username(), invite.code)
+            return InviteOut(
+                patient_id=invite.patient_id, code=invite.code, expires_at=invite.expires_at,
+                telegram_link=link, sms=sent.status, sms_error=sent.error,
+            )  # fmt: skip
     try:
         invite = await enroll.make_invite(
             request.app.state.services.sessions,
@@ -316,7 +342,7 @@ async def new_invite(request: Request, actor: Changer, patient_id: int, body: In
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except ValueError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    return await invite_answer(request, actor, invite, body.phone)
+    return await invite_answer(request, actor, invite, body.phone, key)
 
 
 @router.put("/patients/{patient_id}/appointment", response_model=AppointmentOut)

@@ -273,8 +273,8 @@ async def send_sms_invite(
         details = await session.scalars(
             select(AuditLog.detail).where(AuditLog.patient_id == patient.id, AuditLog.action == "invite.sms")
         )
-        for detail in details:
-            if detail and detail.get("key") == key:
+        for detail in details:  # the same invite only: one this request replaced is dead, text this one
+            if detail and detail.get("key") == key and detail.get("invite") == invite.id:
                 return InviteSent(str(detail.get("status")), None)
         current = await session.get(Invite, invite.id, populate_existing=True)
         if current is None or current.used_at is not None or current.expires_at <= now:
@@ -285,6 +285,21 @@ async def send_sms_invite(
             session, patient, invite, outcome, provider_id, operator_id=operator_id, now=now, key=key
         )
     return outcome
+
+
+async def earlier_sms(
+    sessions: async_sessionmaker[AsyncSession], patient_id: int, key: str
+) -> tuple[Invite, InviteSent] | None:
+    """Returns the invite texted under `key` and that outcome, if a request with this key came before."""
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(AuditLog.detail).where(AuditLog.patient_id == patient_id, AuditLog.action == "invite.sms")
+        )
+        for detail in rows:
+            if detail and detail.get("key") == key:
+                invite = await session.get(Invite, detail.get("invite"))
+                return None if invite is None else (invite, InviteSent(str(detail.get("status")), None))
+    return None
 
 
 async def _send(

@@ -310,3 +310,28 @@ async def test_the_invite_form_posted_twice_texts_the_invite_once(
     async with live.sessions() as session:
         texted = list(await session.scalars(select(AuditLog).where(AuditLog.action == "invite.sms")))
     assert len(texted) == 2 and {row.detail["key"] for row in texted} == {nonce, fresh[0]}
+
+
+async def test_an_api_invite_retried_with_its_idempotency_key_is_made_and_texted_once(
+    live: Console, channels: tuple[FakeTelegram, FakeTwilio]
+) -> None:
+    _, twilio = channels
+    await add_operator(live.sessions, "nurse@clinic.example", OperatorRole.OPERATOR)
+    auth = {"Authorization": f"Bearer {await add_token(live.sessions, 'nurse@clinic.example')}"}
+    enrolled = await live.client.post("/api/patients", json={"display_name": "Mia"}, headers=auth)
+    url = f"/api/patients/{enrolled.json()['patient_id']}/invites"
+    retry = auth | {"Idempotency-Key": "invite-retry-01"}
+    first = await live.client.post(url, json={"phone": "+34611222888"}, headers=retry)
+    again = await live.client.post(url, json={"phone": "+34611222888"}, headers=retry)
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert first.json() == again.json() and first.json()["sms"] == "sent"
+    assert [m["body"] for m in twilio.sent] == [
+        invite_sms("en", first.json()["code"], first.json()["telegram_link"])
+    ]
+    async with live.sessions() as session:
+        codes = list(await session.scalars(select(Invite.code).order_by(Invite.id)))
+    assert len(codes) == 2 and codes[-1] == first.json()["code"]  # the enrolment's and this one
+    bad = await live.client.post(
+        url, json={"phone": "+34611222888"}, headers=auth | {"Idempotency-Key": "x y"}
+    )
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
