@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from admin import actions, doses, enroll, messages, queries, tips
@@ -159,7 +159,7 @@ async def get_tips(request: Request, actor: Reader, patient_id: int) -> tips.Tip
 
 @router.put("/patients/{patient_id}/tips", response_model=tips.TipsOut)
 async def put_tips(request: Request, actor: Changer, patient_id: int, body: tips.TipsIn) -> tips.TipsOut:
-    """Turns the patient's weekly tips on (the next is planned at once) or off (pending ones cancelled)."""
+    """Turns the patient's weekly tips off (pending ones cancelled); on is the patient's own choice (409)."""
     services = request.app.state.services
     try:
         return await tips.switch_tips(
@@ -172,6 +172,8 @@ async def put_tips(request: Request, actor: Changer, patient_id: int, body: tips
         )
     except actions.NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except actions.Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
 
 
 @router.get("/patients/{patient_id}/quiet-hours", response_model=QuietHoursOut)
@@ -254,8 +256,11 @@ def _field_error(field: str, message: str, value: object) -> RequestValidationEr
     )
 
 
-async def invite_answer(request: Request, actor: Actor, invite: Invite, phone: str | None) -> InviteOut:
-    """The invite's link, and its SMS sent to `phone` when one is given (console pages use it too)."""
+async def invite_answer(
+    request: Request, actor: Actor, invite: Invite, phone: str | None, key: str | None = None
+) -> InviteOut:
+    """The invite's link, and its SMS sent to `phone` when one is given (console pages use it too); `key`
+    makes a repeat text nothing (`enroll.send_sms_invite`)."""
     state = request.app.state
     link = enroll.telegram_link(await enroll.bot_name_of(state).username(), invite.code)
     sent = None
@@ -268,6 +273,7 @@ async def invite_answer(request: Request, actor: Actor, invite: Invite, phone: s
             link,
             operator_id=actor.operator_id,
             now=now_of(request),
+            key=key,
         )
     return InviteOut(
         patient_id=invite.patient_id,
@@ -297,8 +303,34 @@ async def enroll_patient(request: Request, actor: Changer, body: EnrollIn) -> In
 
 
 @router.post("/patients/{patient_id}/invites", response_model=InviteOut, status_code=status.HTTP_201_CREATED)
-async def new_invite(request: Request, actor: Changer, patient_id: int, body: InviteIn) -> InviteOut:
-    """Makes a fresh invite for a patient still signing up; texts it when a phone is given."""
+async def new_invite(
+    request: Request,
+    actor: Changer,
+    patient_id: int,
+    body: InviteIn,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> InviteOut:
+    """Makes a fresh invite for a patient still signing up; texts it when a phone is given.
+
+    With an `Idempotency-Key` header and a phone, a retry answers the first request's invite and SMS
+    outcome, and neither makes nor texts another.
+    """
+    key = None
+    if idempotency_key is not None and body.phone is not None:
+        if not messages.valid_key(idempotency_key):
+            raise RequestValidationError(
+                [{"type": "value_error", "loc": ("header", "Idempotency-Key"), "input": idempotency_key,
+                  "msg": "must be 8 to 100 letters, digits or _ . : -"}]
+            )  # fmt: skip
+        key = f"api:{actor.operator_id}:{idempotency_key}"
+        earlier = await enroll.earlier_sms(request.app.state.services.sessions, patient_id, key)
+        if earlier is not None:
+            invite, sent = earlier
+            link = enroll.telegram_link(await enroll.bot_name_of(request.app.state).username(), invite.code)
+            return InviteOut(
+                patient_id=invite.patient_id, code=invite.code, expires_at=invite.expires_at,
+                telegram_link=link, sms=sent.status, sms_error=sent.error,
+            )  # fmt: skip
     try:
         invite = await enroll.make_invite(
             request.app.state.services.sessions,
@@ -310,7 +342,7 @@ async def new_invite(request: Request, actor: Changer, patient_id: int, body: In
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except ValueError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    return await invite_answer(request, actor, invite, body.phone)
+    return await invite_answer(request, actor, invite, body.phone, key)
 
 
 @router.put("/patients/{patient_id}/appointment", response_model=AppointmentOut)
@@ -380,8 +412,22 @@ async def record_dose(request: Request, actor: Changer, patient_id: int, body: D
 @router.post(
     "/patients/{patient_id}/messages", response_model=OneOffOut, status_code=status.HTTP_202_ACCEPTED
 )
-async def send_one_off(request: Request, actor: Changer, patient_id: int, body: OneOffIn) -> OneOffOut:
-    """Queues a one-off message, sent now as written in the patient's channel (not held by quiet hours)."""
+async def send_one_off(
+    request: Request,
+    actor: Changer,
+    patient_id: int,
+    body: OneOffIn,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> OneOffOut:
+    """Queues a one-off message, sent now as written in the patient's channel (not held by quiet hours).
+
+    With an `Idempotency-Key` header (8-100 letters, digits, `_.:-`), a retry answers the first one's row.
+    """
+    if idempotency_key is not None and not messages.valid_key(idempotency_key):
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("header", "Idempotency-Key"), "input": idempotency_key,
+              "msg": "must be 8 to 100 letters, digits or _ . : -"}]
+        )  # fmt: skip
     try:
         row = await messages.queue_one_off(
             request.app.state.services.sessions,
@@ -389,6 +435,7 @@ async def send_one_off(request: Request, actor: Changer, patient_id: int, body: 
             body.text,
             operator_id=actor.operator_id,
             now=now_of(request),
+            key=idempotency_key,
         )
     except messages.TooLong as exc:
         raise _field_error("text", str(exc), body.text) from None

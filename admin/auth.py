@@ -149,11 +149,15 @@ async def check_csrf(request: Request, actor: Actor) -> None:
     if actor.session_id is None:
         return  # a Bearer token: browsers never attach it on their own
     token = request.headers.get(CSRF_HEADER)
+    form = None
     if token is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
-        token = str((await request.form()).get(CSRF_FIELD) or "")
+        form = await request.form()
+        token = str(form.get(CSRF_FIELD) or "")
     if not console_of(request).signer.csrf_ok(actor.session_id, token):
+        if form is not None:
+            await form.close()  # its uploaded files: the route that would close them does not run
         raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
 
 

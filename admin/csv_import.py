@@ -17,7 +17,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import insert, select
@@ -37,6 +37,7 @@ from admin.csv_io import (
     read_file,
 )
 from care.formulation import dose_kind
+from storage.invites import invite_values
 from storage.models import (
     Channel,
     ChannelAddress,
@@ -51,9 +52,6 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 50
-INVITE_DAYS = 30  # a clinic hands codes out at the next visit or by letter: longer than a one-off invite
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud or typed from paper
-CODE_CHARS = 8
 EXPORT_PAGE = 200
 PREVIEW_TTL_S = 1800
 MAX_KEPT = 50
@@ -124,7 +122,8 @@ class Preview:
 
 
 class ImportJobs:
-    """This process's previews and import jobs, by random id; the oldest are forgotten past `MAX_KEPT`."""
+    """This process's previews and import jobs, by random id; the oldest are forgotten past `MAX_KEPT`, and
+    previews older than `PREVIEW_TTL_S` on every new upload or import (not only when looked up)."""
 
     def __init__(self) -> None:
         self.previews: dict[str, Preview] = {}
@@ -172,6 +171,9 @@ class ImportJobs:
         return job
 
     def _prune(self) -> None:
+        now = time.monotonic()
+        for key in [key for key, kept in self.previews.items() if now - kept.created > PREVIEW_TTL_S]:
+            del self.previews[key]  # names and numbers leave memory once the go-ahead can no longer come
         while len(self.previews) >= MAX_KEPT:
             del self.previews[next(iter(self.previews))]
         finished = [key for key, job in self.jobs.items() if job.state != "running"]
@@ -229,11 +231,6 @@ class _Stale(Exception):
     pass
 
 
-def new_invite_code() -> str:
-    """Returns a random invite code (8 characters, about 40 bits)."""
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_CHARS))
-
-
 async def add_enrolled(
     session: AsyncSession, batch: list[PatientFields], *, operator_id: int | None, now: datetime
 ) -> list[int]:
@@ -279,15 +276,7 @@ async def add_enrolled(
                 active=True,
             )
             courses.append((course, fields))
-        invites.append(
-            {
-                "code": new_invite_code(),
-                "patient_id": patient.id,
-                "created_by_id": operator_id,
-                "created_at": now,
-                "expires_at": now + timedelta(days=INVITE_DAYS),
-            }
-        )
+        invites.append(invite_values(patient.id, operator_id, now))  # fresh patients: no earlier invite
     session.add_all([course for course, _ in courses])
     await session.flush()
     doses: list[dict[str, object]] = []

@@ -24,6 +24,8 @@ from care.formulation import Formulation
 from care.wall_clock import resolve_wall, wall_exists
 from storage.models import Language
 
+NO_SUCH_TIME = "this time does not exist that day (the clocks go forward)"  # the console and API say it too
+
 COLUMNS = (
     "name",
     "phone",
@@ -268,7 +270,7 @@ def _appointment(
         return None
     day, at = parsed.date(), parsed.time()
     if not wall_exists(day, at, tz):
-        errors["next_dose_at"] = "this time does not exist that day (the clocks go forward)"
+        errors["next_dose_at"] = NO_SUCH_TIME
         return None
     instant = resolve_wall(day, at, tz)
     try:

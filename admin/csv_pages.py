@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from admin import csv_import
 from admin.accounts import audit
@@ -109,18 +110,25 @@ async def upload_form(request: Request, actor: PageChanger) -> Response:
 
 
 @router.post("/admin/import", include_in_schema=False)
-async def upload(
-    request: Request, _: BodyLimit, actor: PageChanger, file: Annotated[UploadFile, Form()]
-) -> Response:
-    """Checks an uploaded file and shows its preview, or says why the file cannot be read."""
-    data = await file.read(MAX_BYTES + 1)
+async def upload(request: Request, _: BodyLimit, actor: PageChanger) -> Response:
+    """Checks an uploaded file and shows its preview, or says why the file cannot be read.
+
+    The file is no Form parameter on purpose: FastAPI parses a route's form before its dependencies run,
+    so a stranger's upload would be read before `PageChanger` sends them to the login page.
+    """
+    async with request.form() as form:  # the CSRF check parsed it (the operator is known); closed here
+        file = form.get("file")
+        if not isinstance(file, StarletteUpload):
+            return _upload_page(request, actor, "Nothing was imported: choose a CSV file.", 422)
+        filename = (file.filename or "upload.csv")[:100]
+        data = await file.read(MAX_BYTES + 1)
     try:
         if _too_big(len(data)):
             raise FileRejected(f"the file is larger than {MAX_BYTES // 1000} kB")
         checked = await csv_import.check_upload(request.app.state.services.sessions, data, now_of(request))
     except FileRejected as exc:
         return _upload_page(request, actor, f"Nothing was imported: {exc}.", 422)
-    preview = jobs_of(request).keep_preview(actor.operator_id, (file.filename or "upload.csv")[:100], checked)
+    preview = jobs_of(request).keep_preview(actor.operator_id, filename, checked)
     return RedirectResponse(f"/admin/import/{preview.id}", status.HTTP_303_SEE_OTHER)
 
 
@@ -227,11 +235,17 @@ async def import_progress(request: Request, actor: ApiChanger, job_id: str) -> d
 
 @router.get("/api/patients/import/{job_id}/invites.csv", tags=["console"], response_class=StreamingResponse)
 async def import_invites(request: Request, actor: ApiChanger, job_id: str) -> Response:
-    """The invite codes of a finished import's patients (name, phone, invite_code), to hand out."""
+    """The invite codes of a finished import's patients (name, phone, invite_code), to hand out; audited."""
     job = jobs_of(request).job(job_id, actor.operator_id)
     if job is None or job.state != "done":
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such finished import")
-    lines = await csv_import.invite_lines(request.app.state.services.sessions, job.patient_ids)
+    services = request.app.state.services
+    lines = await csv_import.invite_lines(services.sessions, job.patient_ids)
+    async with services.sessions() as session, session.begin():  # a file of codes is a key to each record
+        await audit(
+            session, now_of(request), operator_id=actor.operator_id, action="invite.export",
+            detail={"patients": len(job.patient_ids), "rows": len(lines) - 1},
+        )  # fmt: skip
     return Response(
         "".join(lines),
         media_type="text/csv; charset=utf-8",

@@ -19,11 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin.accounts import audit
 from admin.actions import Conflict, NotFound
+from admin.csv_io import NO_SUCH_TIME
 from care.appointment_check import ScheduleError, ScheduleWarning, check_appointment
 from care.dose_schedule import project_doses
 from care.formulation import DoseKind, Formulation, dose_kind
 from care.plan import ReminderPlan
-from care.wall_clock import resolve_wall, shift_wall
+from care.wall_clock import resolve_wall, shift_wall, wall_exists
 from storage import plans
 from storage.models import Dose, DoseStatus, Patient, PatientStatus, TreatmentCourse
 
@@ -166,8 +167,14 @@ async def record_dose(
 
 
 def in_zone(instant: datetime, tz: ZoneInfo) -> datetime:
-    """Returns `instant` as UTC: a naive one is a wall time in `tz` (a form's datetime-local field)."""
+    """Returns `instant` as UTC: a naive one is a wall time in `tz` (a form's datetime-local field).
+
+    A wall time the clocks skip (spring forward) is a BadDate, as in the CSV import: nobody is booked at an
+    hour they did not choose.
+    """
     if instant.tzinfo is None:
+        if not wall_exists(instant.date(), instant.time(), tz):
+            raise BadDate(NO_SUCH_TIME.removeprefix("this time "))
         return resolve_wall(instant.date(), instant.time(), tz)
     return instant.astimezone(UTC)
 

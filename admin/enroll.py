@@ -1,10 +1,14 @@
 """Enrolling a patient from the console: the patient row, its invite code, the Telegram link and QR, the SMS.
 
-Owns what an invite is made of: a code of 8 capitals and digits easy to read out and type (no 0/O, 1/I),
-valid `INVITE_TTL`; the Telegram deep link `https://t.me/<bot>?start=<code>` (the bot's username from the
+Owns what an invite is made of (the code, its lifetime and the one-open-invite rule are `storage.invites`):
+the Telegram deep link `https://t.me/<bot>?start=<code>` (the bot's username from the
 Bot API's getMe, asked once and kept); its QR code as inline SVG (segno); and the SMS invite, sent at once
 through the SMS sender to the number the operator typed (E.164), never to a number that texted STOP.
 The invite SMS names neither the disease nor the drug: a mistyped number must learn nothing about anyone.
+The message log keeps the invite SMS with its code masked and no link (`CODE_MASK`): viewers read the log,
+and a code is a key to the patient's record.
+Only a real patient still signing up gets an invite (`check_invitable`, the one check of every route):
+a sandbox patient never reaches Telegram or SMS.
 The patient redeems the code with `/start <code>` or by texting `JOIN <code>` (`bot.dialog.invites`).
 Must not import `bot` or `ocrebot`.
 """
@@ -13,47 +17,57 @@ from __future__ import annotations
 
 import io
 import logging
-import secrets
 import time
+import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 import phonenumbers
 import segno
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.error import TelegramError
 
 from admin.accounts import audit
 from care.formulation import Formulation
-from care.sms_segments import segments
-from storage import patients
-from storage.models import AddressState, Channel, ChannelAddress, Invite, Language, Patient, PatientStatus
+from care.sms_segments import GSM7_BASIC, MAX_SMS_SEGMENTS, segments
+from storage import invites, patients
+from storage.models import (
+    AddressState,
+    AuditLog,
+    Channel,
+    ChannelAddress,
+    Invite,
+    Language,
+    Patient,
+    PatientStatus,
+)
 
 log = logging.getLogger(__name__)
 
-INVITE_TTL = timedelta(days=30)
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-CODE_LENGTH = 8
-MAX_SMS_SEGMENTS = 2
+CODE_MASK = "\u2022" * 8  # what the message log shows instead of the code
 
 # The invite SMS, by the patient's language; {code} always, {telegram} only when Telegram is on.
 INVITE_SMS = {
     "en": "Your clinic invites you to get appointment reminders by text. To join, reply JOIN {code}",
-    "es": "Su clinica le invita a recibir recordatorios de sus citas por SMS. Para unirse, responda "
+    "es": "Tu clínica te invita a recibir recordatorios de tus citas por SMS. Para unirte, responde "
     "ALTA {code}",
-}
+}  # "tú" as every Spanish text of the bot; accents GSM-7 lacks ("í") are folded at send
 INVITE_SMS_TELEGRAM = {
     "en": " (or open {link} in Telegram)",
-    "es": " (o abra {link} en Telegram)",
+    "es": " (o abre {link} en Telegram)",
 }
-INVITE_SMS_END = {"en": ". Reply STOP to opt out.", "es": ". Responda STOP para no recibir mensajes."}
+INVITE_SMS_END = {"en": ". Reply STOP to opt out.", "es": ". Responde STOP para no recibir mensajes."}
 
 
 class BadPhone(ValueError):
     """The number is not a valid international (E.164) phone number."""
+
+
+class NotInvitable(ValueError):
+    """The patient may not get an invite: past sign-up, or a sandbox patient."""
 
 
 class SmsSender(Protocol):
@@ -78,11 +92,6 @@ class InviteSent:
 
     status: str
     error: str | None = None
-
-
-def new_code() -> str:
-    """Returns a fresh random invite code."""
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
 def e164(number: str) -> str:
@@ -113,9 +122,19 @@ def invite_sms(language: str, code: str, link: str | None) -> str:
     lang = language if language in INVITE_SMS else "en"
     middle = INVITE_SMS_TELEGRAM[lang].format(link=link) if link else ""
     text = INVITE_SMS[lang].format(code=code) + middle + INVITE_SMS_END[lang]
-    if segments(text) > MAX_SMS_SEGMENTS:  # a long bot name: the link is the part to drop
+    if segments(_as_sent(text)) > MAX_SMS_SEGMENTS:  # a long bot name: the link is the part to drop
         text = INVITE_SMS[lang].format(code=code) + INVITE_SMS_END[lang]
     return text
+
+
+def _as_sent(text: str) -> str:
+    """`text` with the accents GSM-7 lacks dropped, as the SMS sender folds it (`bot.sms_text`), to count."""
+    return "".join(
+        char
+        if char in GSM7_BASIC
+        else "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        for char in unicodedata.normalize("NFC", text)
+    )
 
 
 class BotName:
@@ -165,7 +184,7 @@ async def enroll(
         )
         session.add(patient)
         await session.flush()
-        invite = await _add_invite(session, patient.id, operator_id, now)
+        invite = await invites.add_invite(session, patient.id, operator_id, now)
         await audit(
             session,
             now,
@@ -180,14 +199,10 @@ async def enroll(
 async def make_invite(
     sessions: async_sessionmaker[AsyncSession], patient_id: int, *, operator_id: int, now: datetime
 ) -> Invite:
-    """Adds a fresh invite for a patient who is still signing up (earlier unused ones stay valid)."""
+    """Adds a fresh invite for a patient who is still signing up; their earlier open ones expire."""
     async with sessions() as session, session.begin():
-        patient = await session.get(Patient, patient_id)
-        if patient is None:
-            raise LookupError(f"patient {patient_id} does not exist")
-        if patient.status is not PatientStatus.SIGNING_UP:
-            raise ValueError(f"the patient is {patient.status.value}: invites are for patients signing up")
-        invite = await _add_invite(session, patient_id, operator_id, now)
+        check_invitable(await session.get(Patient, patient_id), patient_id)
+        invite = await invites.add_invite(session, patient_id, operator_id, now)
         await audit(
             session, now, operator_id=operator_id, patient_id=patient_id, action="invite.create",
             detail={"invite": invite.id},
@@ -195,14 +210,27 @@ async def make_invite(
     return invite
 
 
-async def open_invite(session: AsyncSession, patient_id: int, now: datetime) -> Invite | None:
-    """Returns the patient's newest invite that is unused and unexpired, if any."""
-    return await session.scalar(
-        select(Invite)
-        .where(Invite.patient_id == patient_id, Invite.used_at.is_(None), Invite.expires_at > now)
-        .order_by(Invite.created_at.desc(), Invite.id.desc())
-        .limit(1)
-    )
+open_invite = invites.open_invite  # the patient's newest unused, unexpired invite, if any
+
+
+def check_invitable(patient: Patient | None, patient_id: int) -> Patient:
+    """Returns the patient when they may get an invite; LookupError, or NotInvitable (a 409)."""
+    if patient is None:
+        raise LookupError(f"patient {patient_id} does not exist")
+    if patient.sandbox:
+        raise NotInvitable("a sandbox patient is reached only through the simulator: no invites")
+    if patient.status is not PatientStatus.SIGNING_UP:
+        raise NotInvitable(f"the patient is {patient.status.value}: invites are for patients signing up")
+    return patient
+
+
+async def invitable_open_invite(
+    sessions: async_sessionmaker[AsyncSession], patient_id: int, now: datetime
+) -> Invite | None:
+    """Returns the open invite (or None) of a patient who may get one; raises as `check_invitable`."""
+    async with sessions() as session:
+        check_invitable(await session.get(Patient, patient_id), patient_id)
+        return await open_invite(session, patient_id, now)
 
 
 async def send_sms_invite(
@@ -214,8 +242,13 @@ async def send_sms_invite(
     *,
     operator_id: int,
     now: datetime,
+    key: str | None = None,
 ) -> InviteSent:
-    """Texts the invite to `phone` (E.164) and logs it on the patient; audited whatever the outcome."""
+    """Texts the invite to `phone` (E.164) and logs it on the patient; audited whatever the outcome.
+
+    With `key` (the form's nonce), a repeat of the same form texts nothing and answers the first outcome:
+    the check, the send and the audit row (which keeps the key) happen under the patient row's lock.
+    """
     async with sessions() as session:
         patient = await session.get(Patient, invite.patient_id)
         stopped = await session.scalar(
@@ -225,40 +258,87 @@ async def send_sms_invite(
                 ChannelAddress.state == AddressState.OPTED_OUT,
             )
         )
-    if patient is None:
-        raise LookupError(f"patient {invite.patient_id} does not exist")
+    patient = check_invitable(patient, invite.patient_id)
     text = invite_sms(patient.language.value, invite.code, link)
-    if sender is None:
-        outcome = InviteSent("sms_off")
-    elif stopped is not None:
-        outcome = InviteSent("opted_out", "this number texted STOP; it gets nothing until it texts START")
-    else:
-        result = await sender.send(phone, text, ())
-        outcome = InviteSent("sent") if result.ok else InviteSent("failed", result.error or "unknown error")
+    if key is None:
+        outcome, provider_id = await _send(sender, stopped is not None, phone, text)
+        async with sessions() as session, session.begin():
+            await _record(session, patient, invite, outcome, provider_id, operator_id=operator_id, now=now)
+        return outcome
     async with sessions() as session, session.begin():
-        if outcome.status == "sent":
-            await patients.log_outbound(
-                session, patient_id=patient.id, channel=Channel.SMS, text=text, now=now,
-                provider_id=getattr(result, "provider_id", None),
-            )  # fmt: skip
-        await audit(
-            session, now, operator_id=operator_id, patient_id=patient.id, action="invite.sms",
-            detail={"invite": invite.id, "status": outcome.status},
-        )  # fmt: skip
+        # a no-op write takes the patient row's lock: a repeat of the form waits here, then finds the first
+        await session.execute(
+            update(Patient).where(Patient.id == patient.id).values(display_name=Patient.display_name)
+        )
+        details = await session.scalars(
+            select(AuditLog.detail).where(AuditLog.patient_id == patient.id, AuditLog.action == "invite.sms")
+        )
+        for detail in details:  # the same invite only: one this request replaced is dead, text this one
+            if detail and detail.get("key") == key and detail.get("invite") == invite.id:
+                return InviteSent(str(detail.get("status")), None)
+        current = await session.get(Invite, invite.id, populate_existing=True)
+        if current is None or current.used_at is not None or current.expires_at <= now:
+            outcome, provider_id = InviteSent("failed", "the invite was used or replaced meanwhile"), None
+        else:
+            outcome, provider_id = await _send(sender, stopped is not None, phone, text)
+        await _record(
+            session, patient, invite, outcome, provider_id, operator_id=operator_id, now=now, key=key
+        )
     return outcome
 
 
-async def _add_invite(session: AsyncSession, patient_id: int, operator_id: int, now: datetime) -> Invite:
-    invite = Invite(
-        code=new_code(),
-        patient_id=patient_id,
-        created_by_id=operator_id,
-        created_at=now,
-        expires_at=now + INVITE_TTL,
+async def earlier_sms(
+    sessions: async_sessionmaker[AsyncSession], patient_id: int, key: str
+) -> tuple[Invite, InviteSent] | None:
+    """Returns the invite texted under `key` and that outcome, if a request with this key came before."""
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(AuditLog.detail).where(AuditLog.patient_id == patient_id, AuditLog.action == "invite.sms")
+        )
+        for detail in rows:
+            if detail and detail.get("key") == key:
+                invite = await session.get(Invite, detail.get("invite"))
+                return None if invite is None else (invite, InviteSent(str(detail.get("status")), None))
+    return None
+
+
+async def _send(
+    sender: SmsSender | None, stopped: bool, phone: str, text: str
+) -> tuple[InviteSent, str | None]:
+    """Sends the invite SMS unless SMS is off or the number texted STOP; the outcome and provider id."""
+    if sender is None:
+        return InviteSent("sms_off"), None
+    if stopped:
+        return InviteSent("opted_out", "this number texted STOP; it gets nothing until it texts START"), None
+    result = await sender.send(phone, text, ())
+    if not result.ok:
+        return InviteSent("failed", result.error or "unknown error"), None
+    return InviteSent("sent"), getattr(result, "provider_id", None)
+
+
+async def _record(
+    session: AsyncSession,
+    patient: Patient,
+    invite: Invite,
+    outcome: InviteSent,
+    provider_id: str | None,
+    *,
+    operator_id: int,
+    now: datetime,
+    key: str | None = None,
+) -> None:
+    """Logs a sent invite (code masked) on the patient and audits the outcome (with the form's key)."""
+    if outcome.status == "sent":
+        await patients.log_outbound(
+            session, patient_id=patient.id, channel=Channel.SMS, now=now,
+            text=invite_sms(patient.language.value, CODE_MASK, None), provider_id=provider_id,
+        )  # fmt: skip
+    detail: dict[str, Any] = {"invite": invite.id, "status": outcome.status}
+    if key is not None:
+        detail["key"] = key
+    await audit(
+        session, now, operator_id=operator_id, patient_id=patient.id, action="invite.sms", detail=detail
     )
-    session.add(invite)
-    await session.flush()
-    return invite
 
 
 def bot_name_of(state: Any) -> BotName:

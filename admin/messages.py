@@ -6,29 +6,44 @@ channel (a sandbox patient's only to the simulator). It is not held by quiet hou
 it now, as they would phone, and the form shows the patient's local time first. No plan rewrite cancels it
 (`storage.plans.OFF_PLAN_KINDS`); pause, stop and erase do. Only an active patient with a reachable channel
 gets one, so that the operator is told at once rather than finding a cancelled row later.
-Erasing deletes every record of the patient (`storage` cascades, message log included) and keeps one audit
+A one-off is sent at most once per key: the form carries a nonce rendered with it, the API takes an
+`Idempotency-Key` header; the row's dedupe key is `one_off:<operator id>:<key>`, so a double-click or a
+client's retry finds the row the first request wrote (unique patient and dedupe key) and queues nothing.
+Erasing deletes every record of the patient (`storage.erasure`, message log included) and keeps one audit
 row naming nobody; the operator must type the patient's number to confirm.
 Must not import `bot`, `jobs` or `ocrebot`.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin.accounts import audit
 from admin.actions import Conflict, NotFound
-from care.sms_segments import segments
-from storage import patients
-from storage.models import Channel, MessageLog, MessageStatus, Patient, PatientStatus, ScheduledMessage
+from care.sms_segments import MAX_SMS_SEGMENTS, segments
+from storage import erasure, patients
+from storage.models import Channel, MessageStatus, Patient, PatientStatus, ScheduledMessage
 from storage.outbox import ONE_OFF
 
-MAX_SMS_SEGMENTS = 2
 CHANNEL_ORDER = (Channel.TELEGRAM, Channel.SMS)  # the dispatcher's default order
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{8,100}")  # a form nonce or a client's Idempotency-Key
+
+
+def new_nonce() -> str:
+    """Returns a fresh nonce for a one-off form (its repeat is the same message)."""
+    return secrets.token_urlsafe(16)
+
+
+def valid_key(key: str | None) -> bool:
+    """True when `key` may be an idempotency key (8-100 letters, digits, and _ . : -)."""
+    return key is not None and KEY_PATTERN.fullmatch(key) is not None
 
 
 class TooLong(ValueError):
@@ -43,15 +58,63 @@ class Queued:
     due_at: datetime
     status: MessageStatus
     sandbox: bool
+    repeat: bool = False  # the same key was queued before: nothing new was written
 
 
 async def queue_one_off(
-    sessions: async_sessionmaker[AsyncSession], patient_id: int, text: str, *, operator_id: int, now: datetime
+    sessions: async_sessionmaker[AsyncSession],
+    patient_id: int,
+    text: str,
+    *,
+    operator_id: int,
+    now: datetime,
+    key: str | None = None,
 ) -> Queued:
-    """Writes the one-off outbox row, due now, and its queued text; audited. NotFound, Conflict or TooLong."""
+    """Writes the one-off outbox row, due now, and its queued text; audited. NotFound, Conflict or TooLong.
+
+    With `key` (see `valid_key`), a repeat returns the first row, marked `repeat`, and writes nothing.
+    """
     text = text.strip()
     if segments(text) > MAX_SMS_SEGMENTS:
         raise TooLong(f"is longer than {MAX_SMS_SEGMENTS} SMS; shorten it")
+    dedupe_key = f"{ONE_OFF}:{operator_id}:{key}" if key else f"{ONE_OFF}:{secrets.token_hex(8)}"
+    try:
+        return await _queue(sessions, patient_id, text, dedupe_key, operator_id=operator_id, now=now)
+    except IntegrityError:  # a concurrent repeat wrote it first
+        earlier = await _earlier(sessions, patient_id, dedupe_key)
+        if earlier is None:
+            raise
+        return earlier
+
+
+async def _earlier(
+    sessions: async_sessionmaker[AsyncSession], patient_id: int, dedupe_key: str
+) -> Queued | None:
+    """Returns the one-off already queued under `dedupe_key`, as a repeat, if any."""
+    async with sessions() as session:
+        row = await session.scalar(
+            select(ScheduledMessage).where(
+                ScheduledMessage.patient_id == patient_id, ScheduledMessage.dedupe_key == dedupe_key
+            )
+        )
+        patient = await session.get(Patient, patient_id)
+        if row is None or patient is None:
+            return None
+        return Queued(row.id, row.due_at, row.status, patient.sandbox, repeat=True)
+
+
+async def _queue(
+    sessions: async_sessionmaker[AsyncSession],
+    patient_id: int,
+    text: str,
+    dedupe_key: str,
+    *,
+    operator_id: int,
+    now: datetime,
+) -> Queued:
+    earlier = await _earlier(sessions, patient_id, dedupe_key)
+    if earlier is not None:
+        return earlier
     async with sessions() as session, session.begin():
         patient = await session.get(Patient, patient_id)
         if patient is None:
@@ -64,7 +127,7 @@ async def queue_one_off(
         row = ScheduledMessage(
             patient_id=patient_id,
             kind=ONE_OFF,
-            dedupe_key=f"{ONE_OFF}:{secrets.token_hex(8)}",
+            dedupe_key=dedupe_key,
             due_at=now,
             status=MessageStatus.PENDING,
             attempts=0,
@@ -98,9 +161,7 @@ async def erase(
         patient = await session.get(Patient, patient_id)
         if patient is None:
             raise NotFound(f"patient {patient_id} does not exist")
-        await session.execute(delete(MessageLog).where(MessageLog.patient_id == patient_id))
-        await session.delete(patient)
-        await session.flush()
+        await erasure.delete_patient(session, patient)
         await audit(
             session, now, operator_id=operator_id, action="patient.erase", detail={"sandbox": patient.sandbox}
         )

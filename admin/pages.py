@@ -60,6 +60,7 @@ NOTICES = {
     "appointment": "Appointment saved: the reminders follow it.",
     "dose": "Dose recorded: the reminders start again from it.",
     "one_off": "Message queued: it goes out now.",
+    "tips_off": "Weekly tips turned off.",
     "erased": "Patient erased.",
 }
 THROTTLED = "Too many failed sign-ins. Try again in 15 minutes."

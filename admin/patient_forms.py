@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from admin import actions, doses, enroll, messages
+from admin import actions, doses, enroll, messages, tips
 from admin.api import invite_answer
 from admin.auth import Actor, now_of, require_role
 from admin.pages import patient_page
@@ -96,9 +96,13 @@ async def enroll_submit(request: Request, actor: Changer) -> Response:
 
 @router.post("/patients/{patient_id}/invite")
 async def invite_submit(
-    request: Request, actor: Changer, patient_id: int, phone: Annotated[str, Form(max_length=32)] = ""
+    request: Request,
+    actor: Changer,
+    patient_id: int,
+    phone: Annotated[str, Form(max_length=32)] = "",
+    nonce: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """Makes a fresh invite, or texts the open one to a number."""
+    """Makes a fresh invite, or texts the open one to a number (once per form: its nonce)."""
     number = None
     if phone.strip():
         try:
@@ -108,18 +112,18 @@ async def invite_submit(
                 request, actor, patient_id, status_code=422, errors={"phone": f"The number {exc}."}
             )
     sessions = request.app.state.services.sessions
-    async with sessions() as session:
-        invite = await enroll.open_invite(session, patient_id, now_of(request)) if number else None
-    if invite is None:
-        try:
+    try:
+        invite = await enroll.invitable_open_invite(sessions, patient_id, now_of(request)) if number else None
+        if invite is None:
             invite = await enroll.make_invite(
                 sessions, patient_id, operator_id=actor.operator_id, now=now_of(request)
             )
-        except LookupError:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient") from None
-        except ValueError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    answer = await invite_answer(request, actor, invite, number)
+    except LookupError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient") from None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    key = nonce if messages.valid_key(nonce) else None
+    answer = await invite_answer(request, actor, invite, number, key)
     return _back(patient_id, f"invite_sms_{answer.sms}" if answer.sms else "invite", "#invite")
 
 
@@ -193,9 +197,13 @@ async def dose_submit(
 
 @router.post("/patients/{patient_id}/message")
 async def message_submit(
-    request: Request, actor: Changer, patient_id: int, text: Annotated[str, Form(max_length=1000)] = ""
+    request: Request,
+    actor: Changer,
+    patient_id: int,
+    text: Annotated[str, Form(max_length=1000)] = "",
+    nonce: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """Queues a one-off message, sent now as written."""
+    """Queues a one-off message, sent now as written; the form's nonce makes a repeated post a no-op."""
     form = {"text": text}
     if not text.strip():
         return await _refused(request, actor, patient_id, "text", "Write the message first.", form)
@@ -206,6 +214,7 @@ async def message_submit(
             text,
             operator_id=actor.operator_id,
             now=now_of(request),
+            key=nonce if messages.valid_key(nonce) else None,
         )
     except messages.TooLong as exc:
         return await _refused(request, actor, patient_id, "text", f"The message {exc}.", form)
@@ -217,6 +226,20 @@ async def message_submit(
         sandbox = request.app.state.sandbox
         await sandbox.deliver_until(patient_id, (await sandbox.clock_for(patient_id)).now())
     return _back(patient_id, "one_off", "#timeline")
+
+
+@router.post("/patients/{patient_id}/tips-off")
+async def tips_off_submit(request: Request, actor: Changer, patient_id: int) -> Response:
+    """Turns the patient's weekly tips off (turning them on is the patient's own choice)."""
+    services = request.app.state.services
+    try:
+        await tips.switch_tips(
+            services.sessions, patient_id, False, operator_id=actor.operator_id, plan=services.plan,
+            now=now_of(request),
+        )  # fmt: skip
+    except actions.NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient") from None
+    return _back(patient_id, "tips_off")
 
 
 @router.post("/patients/{patient_id}/erase")

@@ -1,10 +1,14 @@
 """The console's Jinja2 environment: templates in admin/templates, time filters, the CSRF token in context.
 
+`form_nonce()` in a template gives a fresh random key per rendered form: posting the same form twice (a
+double-click, a browser retry) carries the same key, which the handler uses to do the work once.
+
 Must not import `bot`, `jobs` or `ocrebot`.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +41,7 @@ def create_templates(clinic_zone: str) -> Jinja2Templates:
     templates.env.filters["clinic_time"] = clinic_time
     templates.env.filters["local_time"] = local_time
     templates.env.filters["age"] = age
+    templates.env.globals["form_nonce"] = lambda: secrets.token_urlsafe(16)
     return templates
 
 

@@ -1,9 +1,10 @@
-"""An operator's view of a patient's weekly tips, and the switch: on plans the next tip, off cancels them.
+"""An operator's view of a patient's weekly tips, and the switch: operators may only turn them off.
 
 Owns `tips_state` and `switch_tips` (one transaction: the switch through `storage.tips`, so the outbox
-follows at once, and an audit row with ids and the new state only) and their JSON shapes. The patient's own
-/tips and TIPS keyword use the same `storage.tips.set_weekly_tips`. Must not import `bot`, `jobs` or
-`ocrebot`.
+follows at once, and an audit row with ids and the new state only) and their JSON shapes. Turning tips on
+is the patient's own choice (/tips, or TIPS by SMS, through the same `storage.tips.set_weekly_tips`): the
+patient would not be told of an operator's opt-in, so `switch_tips` refuses `on` (Conflict, a 409).
+Must not import `bot`, `jobs` or `ocrebot`.
 """
 
 from __future__ import annotations
@@ -15,14 +16,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin.accounts import audit
-from admin.actions import NotFound
+from admin.actions import Conflict, NotFound
 from care.plan import ReminderPlan
 from storage import tips
 from storage.models import Patient
 
+OPT_IN_REFUSED = (
+    "weekly tips are the patient's own choice: they turn them on with /tips (TIPS by SMS); "
+    "the console can only turn them off"
+)
+
 
 class TipsIn(BaseModel):
-    """Turn a patient's weekly tips on (true) or off (false)."""
+    """Turn a patient's weekly tips off (false); true is refused: turning them on is the patient's choice."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -61,9 +67,11 @@ async def switch_tips(
     plan: ReminderPlan,
     now: datetime,
 ) -> TipsOut:
-    """Turns the patient's weekly tips on or off, plans or cancels their tip rows, and audits."""
+    """Turns the patient's weekly tips off (tip rows cancelled), audited; NotFound, or Conflict for on."""
     async with sessions() as session, session.begin():
         patient = await _locked(session, patient_id)
+        if on:
+            raise Conflict(OPT_IN_REFUSED)
         before = patient.weekly_tips
         change = await tips.set_weekly_tips(session, patient, on, plan.quiet_hours, now, slot=plan.tip_slot)
         await audit(

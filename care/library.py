@@ -23,7 +23,7 @@ from typing import Any
 
 from care.library_fields import LibraryError, Reader
 from care.library_match import Index, Score
-from care.sms_segments import Encoding, encoding_of, segments
+from care.sms_segments import MAX_SMS_SEGMENTS, Encoding, encoding_of, segments
 
 __all__ = [
     "Answer",
@@ -43,7 +43,6 @@ LIBRARY_VERSION = 1
 INDEX_FILE = "library.toml"
 TOPICS_DIR = "library_topics"
 MAX_TELEGRAM_CHARS = 700
-MAX_SMS_SEGMENTS = 2
 MAX_TITLE_CHARS = 40  # a Telegram button, an SMS "Reply 1 for ..." line
 MIN_SCORE = 0.5  # the question's words a topic covers must weigh at least this
 MIN_COVERAGE = 0.5  # and at least half of the question must be words some topic knows

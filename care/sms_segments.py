@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["GSM7_BASIC", "GSM7_EXTENSION", "Encoding", "encoding_of", "segments", "units"]
+__all__ = ["GSM7_BASIC", "GSM7_EXTENSION", "MAX_SMS_SEGMENTS", "Encoding", "encoding_of", "segments", "units"]
+
+MAX_SMS_SEGMENTS = 2  # the longest SMS we send, in segments: a person's text, an invite, a library answer
 
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.plan import ReminderPlan
+from storage import erasure
 from storage.models import (
     ActorType,
     AuditLog,
@@ -23,7 +24,6 @@ from storage.models import (
     DoseStatus,
     Invite,
     Language,
-    MessageLog,
     MessageStatus,
     Patient,
     PatientStatus,
@@ -158,14 +158,7 @@ async def other_addresses(session: AsyncSession, patient_id: int, address_id: in
     return len(list(rows))
 
 
-async def delete_patient(session: AsyncSession, patient: Patient) -> None:
-    """Deletes the patient and, by cascade, their addresses, states, courses, doses, outbox rows and invites.
-
-    Message-log rows are deleted too: they would keep message text after the patient's id is cleared.
-    """
-    await session.execute(delete(MessageLog).where(MessageLog.patient_id == patient.id))
-    await session.delete(patient)
-    await session.flush()
+delete_patient = erasure.delete_patient  # every record of the patient, the message log included
 
 
 async def erase_patient(session: AsyncSession, patient: Patient, channel: Channel, now: datetime) -> None:

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import uvicorn
 from argon2 import PasswordHasher
+from fastapi import FastAPI
 
-from admin import security
+from admin import csv_import, security
 from admin.csv_io import COLUMNS
 from care.clock import FakeClock
 from storage.db import create_engine, session_factory
@@ -46,6 +47,7 @@ CSV = "\n".join(
 class Site:
     url: str
     nurse_id: int
+    app: FastAPI
 
 
 async def _prepare(url: str) -> int:
@@ -79,7 +81,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
             time.sleep(0.02)
         try:
-            yield Site(f"http://127.0.0.1:{port}", nurse_id)
+            yield Site(f"http://127.0.0.1:{port}", nurse_id, app)
         finally:
             server.should_exit = True
             thread.join(timeout=10)
@@ -185,5 +187,37 @@ def test_an_operator_sees_no_operators_link_and_gets_403(browser: object, site: 
         playwright_api.expect(page.get_by_role("link", name="Operators")).to_have_count(0)  # type: ignore[attr-defined]
         answer = page.goto(f"{site.url}/admin/operators")  # type: ignore[attr-defined]
         assert answer is not None and answer.status == 403
+    finally:
+        page.context.close()  # type: ignore[attr-defined]
+
+
+def test_the_progress_page_stops_polling_and_says_so_when_the_import_is_forgotten(
+    browser: object, site: Site
+) -> None:
+    expect = playwright_api.expect
+    jobs = site.app.state.csv_imports = (
+        getattr(site.app.state, "csv_imports", None) or csv_import.ImportJobs()
+    )
+    job = csv_import.ImportJob("forgotten-job-1", site.nurse_id, total=10, skipped=0)  # running, as if busy
+    jobs.jobs[job.id] = job
+    page = _signed_in(browser, site, "nurse@clinic.example")
+    polls: list[int] = []
+    page.on(  # type: ignore[attr-defined]
+        "response",
+        lambda answer: polls.append(answer.status) if "/api/patients/import/" in answer.url else None,
+    )
+    try:
+        page.goto(f"{site.url}/admin/import/jobs/{job.id}")  # type: ignore[attr-defined]
+        expect(page.locator("#import-state")).to_have_text("running")  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 10
+        while 200 not in polls:
+            assert time.monotonic() < deadline, "the page never polled"
+            page.wait_for_timeout(50)  # type: ignore[attr-defined]
+        del jobs.jobs[job.id]  # a restart, or pruned: the server no longer knows it
+        expect(page.locator("#import-message")).to_contain_text("no longer known")  # type: ignore[attr-defined]
+        expect(page.locator("#import-state")).to_have_text("unknown")  # type: ignore[attr-defined]
+        seen = len(polls)
+        page.wait_for_timeout(1500)  # type: ignore[attr-defined]  # the old script asked every 400 ms
+        assert len(polls) == seen and polls[-1] == 404, polls
     finally:
         page.context.close()  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from admin import csv_import
 from admin.csv_io import COLUMNS, check_file
+from storage.invites import CODE_ALPHABET, CODE_LENGTH, INVITE_TTL
 from storage.models import (
     AuditLog,
     Channel,
@@ -105,7 +106,8 @@ async def test_skipping_the_bad_rows_imports_the_good_ones_with_invites_and_one_
         assert dose.planned_at == datetime(2027, 1, 15, 8, 30, tzinfo=UTC)
         invites = list(await session.scalars(select(Invite).order_by(Invite.patient_id)))
         assert [i.patient_id for i in invites] == [p.id for p in patients]
-        assert all(len(i.code) == 8 and i.expires_at > NOW and i.used_at is None for i in invites)
+        assert all(i.expires_at == NOW + INVITE_TTL and i.used_at is None for i in invites)
+        assert all(len(i.code) == CODE_LENGTH and set(i.code) <= set(CODE_ALPHABET) for i in invites)
     (audit,) = await _imports(console)
     assert audit.detail == {"rows": 3, "imported": 2, "skipped": 1}  # counts only, no names or numbers
     codes = await console.client.get(f"{answer.json()['progress']}/invites.csv", headers=auth)
@@ -119,6 +121,10 @@ async def test_skipping_the_bad_rows_imports_the_good_ones_with_invites_and_one_
     assert (
         await console.client.get(f"{answer.json()['progress']}/invites.csv", headers=other)
     ).status_code == 404
+    async with console.sessions() as session:
+        downloads = list(await session.scalars(select(AuditLog).where(AuditLog.action == "invite.export")))
+    assert [(row.detail, row.patient_id) for row in downloads] == [({"patients": 2, "rows": 2}, None)]
+    assert downloads[0].operator_id is not None  # who took the codes; the 404 above wrote nothing
 
 
 async def test_a_file_that_cannot_be_read_is_a_422_and_a_huge_one_a_413(console: Console) -> None:

@@ -9,7 +9,7 @@ import time
 from sqlalchemy import func, select
 
 from admin import csv_import
-from admin.csv_io import COLUMNS, MAX_ROWS
+from admin.csv_io import COLUMNS, MAX_ROWS, CheckedFile
 from storage.models import AuditLog, OperatorRole, Patient
 from tests.admin.console import NOW, Console, add_operator, form_token, sign_in
 
@@ -147,3 +147,40 @@ async def test_a_body_declared_too_big_is_refused_before_it_is_read(console: Con
     answer = await console.client.post("/api/patients/import", content=b"a" * 1_100_000)
     assert answer.status_code == 413 and "larger than 1000 kB" in answer.json()["detail"][0]["msg"]
     assert await _patients(console) == 0
+
+
+def test_a_new_upload_drops_expired_previews_even_if_nobody_looks_them_up() -> None:
+    jobs = csv_import.ImportJobs()
+    checked = CheckedFile(COLUMNS, [])
+    stale = jobs.keep_preview(1, "old.csv", checked)
+    stale.created -= csv_import.PREVIEW_TTL_S + 1  # half an hour on, its names and numbers must go
+    fresh = jobs.keep_preview(1, "young.csv", checked)
+    kept = jobs.keep_preview(2, "new.csv", checked)
+    assert set(jobs.previews) == {fresh.id, kept.id}
+
+
+async def test_a_strangers_large_upload_is_refused_without_reading_it(console: Console) -> None:
+    boundary = "x" * 16
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.csv"\r\n'
+        "Content-Type: text/csv\r\n\r\n"
+    ).encode()
+    read: list[int] = []
+
+    async def body(megabytes: int):  # type: ignore[no-untyped-def]
+        yield head
+        for _ in range(megabytes * 16):  # 64 kB chunks, counted as the server asks for them
+            read.append(65_536)
+            yield b"a" * 65_536
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    multipart = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    # under the import routes' body limit (5 MB) and sent in chunks: the login page answers, unread
+    answer = await console.client.post("/admin/import", content=body(4), headers=multipart)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/admin/login")
+    assert sum(read) <= 2 * 65_536, f"{sum(read)} bytes read before asking who it was"
+    # declared past the limit: 413 before anything is read
+    read.clear()
+    declared = multipart | {"Content-Length": str(6 * 1024 * 1024)}
+    answer = await console.client.post("/admin/import", content=body(6), headers=declared)
+    assert answer.status_code == 413 and sum(read) == 0

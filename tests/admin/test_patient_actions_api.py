@@ -346,3 +346,41 @@ async def test_erasing_removes_every_record_and_keeps_an_audit_row_naming_nobody
         f"/api/patients/{seeded.active}/erase", json={"confirm": str(seeded.active)}, headers=auth
     )
     assert again.status_code == 404
+
+
+async def test_a_one_off_retried_with_the_same_idempotency_key_is_queued_once(console: Console) -> None:
+    seeded = await seed(console.sessions)
+    auth = await _bearer(console)
+    url = f"/api/patients/{seeded.active}/messages"
+    retry = auth | {"Idempotency-Key": "retry-7f3a9c01"}
+    first = await console.client.post(url, json={"text": "Floor 2 today."}, headers=retry)
+    again = await console.client.post(url, json={"text": "Floor 2 today."}, headers=retry)
+    assert (first.status_code, again.status_code) == (202, 202), again.text
+    assert first.json() == again.json()
+    other = await console.client.post(url, json={"text": "Floor 2 today."}, headers=auth)  # no key: a new one
+    assert other.status_code == 202 and other.json()["message_id"] != first.json()["message_id"]
+    bad = await console.client.post(url, json={"text": "hi"}, headers=auth | {"Idempotency-Key": "a b"})
+    assert bad.status_code == 422 and _locs(bad) == {("header", "Idempotency-Key")}
+    async with console.sessions() as session:
+        rows = list(await session.scalars(select(ScheduledMessage).where(ScheduledMessage.kind == "one_off")))
+        logged = await session.scalar(select(func.count()).select_from(MessageLog))
+    assert len(rows) == 2 and logged == 2
+    assert await _actions(console) == ["patient.one_off", "patient.one_off"]
+
+
+async def test_a_wall_time_the_clocks_skip_is_refused_like_the_csv_import(console: Console) -> None:
+    seeded = await seed(console.sessions)
+    auth = await _bearer(console)
+    async with console.sessions() as session:
+        before = (await session.get_one(Dose, seeded.dose)).planned_at
+    # Madrid springs forward on 28 March 2027: 02:00 becomes 03:00, so 02:30 never happens
+    answer = await console.client.put(
+        f"/api/patients/{seeded.active}/appointment",
+        json={"starts_at": "2027-03-28T02:30:00", "confirm": True},
+        headers=auth,
+    )
+    assert answer.status_code == 422 and _locs(answer) == {("body", "starts_at")}, answer.text
+    assert "does not exist that day (the clocks go forward)" in answer.json()["detail"][0]["msg"]
+    async with console.sessions() as session:
+        assert (await session.get_one(Dose, seeded.dose)).planned_at == before
+    assert await _actions(console) == []

@@ -6,7 +6,8 @@ the label's warnings to confirm) and stores nothing; viewers see no form and get
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
@@ -185,3 +186,31 @@ async def test_the_openapi_schema_documents_the_patient_actions(console: Console
     for path in ("/api/patients/{patient_id}/doses", "/api/patients/{patient_id}/messages"):
         assert "post" in paths[path]
     assert "post" in paths["/api/patients/{patient_id}/erase"]
+
+
+async def test_a_one_off_form_posted_twice_queues_one_message(console: Console) -> None:
+    seeded = await seed(console.sessions)
+    token = await _signed_in(console)
+    base = f"/admin/patients/{seeded.active}"
+    page = await console.client.get(base)
+    nonces = re.findall(r'name="nonce" value="([^"]+)"', page.text)
+    assert len(nonces) == 1 and nonces[0] not in (await console.client.get(base)).text  # fresh per page
+    form = {"csrf_token": token, "text": "See you Thursday.", "nonce": nonces[0]}
+    first = await console.client.post(f"{base}/message", data=form)
+    again = await console.client.post(f"{base}/message", data=form)  # a double-click
+    assert (first.status_code, again.status_code) == (303, 303)
+    assert first.headers["location"] == again.headers["location"]
+    async with console.sessions() as session:
+        rows = list(await session.scalars(select(ScheduledMessage).where(ScheduledMessage.kind == "one_off")))
+    assert len(rows) == 1
+
+
+async def test_the_appointment_form_refuses_a_wall_time_the_clocks_skip(console: Console) -> None:
+    seeded = await seed(console.sessions)
+    token = await _signed_in(console)
+    form = {"csrf_token": token, "starts_at": "2027-03-28T02:30", "confirm": "yes"}  # Madrid springs forward
+    answer = await console.client.post(f"/admin/patients/{seeded.active}/appointment", data=form)
+    assert answer.status_code == 422 and "does not exist that day (the clocks go forward)" in answer.text
+    async with console.sessions() as session:
+        dose = await session.get_one(Dose, seeded.dose)
+    assert dose.planned_at != datetime(2027, 3, 28, 1, 30, tzinfo=UTC)

@@ -1,5 +1,6 @@
-"""An operator sees and switches a patient's weekly tips: GET/PUT /api/patients/{id}/tips (viewers read,
-operators change, every change audited, bad bodies a 422 naming the field) and a line on the patient page."""
+"""An operator sees a patient's weekly tips and may turn them off: GET/PUT /api/patients/{id}/tips (viewers
+read, operators turn off, every change audited, bad bodies a 422 naming the field, an opt-in a 409: it is the
+patient's own choice) and a line on the patient page with an off button."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from storage import tips
 from storage.models import AuditLog, MessageStatus, OperatorRole, Patient, ScheduledMessage
 from tests.admin.console import Console, add_operator, add_token, csrf_of, seed, sign_in
 
@@ -26,11 +28,21 @@ async def _tip_statuses(console: Console, patient_id: int) -> list[MessageStatus
         return list(await session.scalars(query))
 
 
+async def _patient_opts_in(console: Console, patient_id: int) -> None:
+    """The patient's own /tips: the same storage switch the bot uses."""
+    plan = console.app.state.services.plan
+    async with console.sessions() as session, session.begin():
+        patient = await session.get_one(Patient, patient_id)
+        await tips.set_weekly_tips(
+            session, patient, True, plan.quiet_hours, console.clock.now(), slot=plan.tip_slot
+        )
+
+
 def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
-async def test_an_operator_turns_tips_on_and_off_and_each_change_is_audited(console: Console) -> None:
+async def test_an_operator_turns_the_patients_tips_off_and_the_change_is_audited(console: Console) -> None:
     seeded = await seed(console.sessions)
     auth = await _bearer(console, OperatorRole.OPERATOR)
     url = f"/api/patients/{seeded.active}/tips"
@@ -41,12 +53,9 @@ async def test_an_operator_turns_tips_on_and_off_and_each_change_is_audited(cons
         "next_tip_at": None,
         "cancelled_messages": 0,
     }
-    on = await console.client.put(url, json={"on": True}, headers=auth)
-    assert on.status_code == 200, on.text
+    await _patient_opts_in(console, seeded.active)
+    on = await console.client.get(url, headers=auth)
     assert on.json()["weekly_tips"] is True and _instant(on.json()["next_tip_at"]) == _instant(FIRST_TIP)
-    assert _instant((await console.client.get(url, headers=auth)).json()["next_tip_at"]) == _instant(
-        FIRST_TIP
-    )
     assert await _tip_statuses(console, seeded.active) == [MessageStatus.PENDING]
 
     off = await console.client.put(url, json={"on": False}, headers=auth)
@@ -60,18 +69,22 @@ async def test_an_operator_turns_tips_on_and_off_and_each_change_is_audited(cons
     async with console.sessions() as session:
         rows = list(await session.scalars(select(AuditLog).where(AuditLog.patient_id == seeded.active)))
     assert [(row.action, row.detail) for row in rows] == [
-        ("patient.tips_on", {"from": False, "to": True, "cancelled": 0}),
         ("patient.tips_off", {"from": True, "to": False, "cancelled": 1}),
     ]
     assert all(row.operator_id is not None for row in rows)
 
 
-async def test_a_paused_patient_keeps_the_choice_but_gets_no_tip_row(console: Console) -> None:
+async def test_an_operator_cannot_opt_a_patient_in_to_tips(console: Console) -> None:
     seeded = await seed(console.sessions)
     auth = await _bearer(console, OperatorRole.OPERATOR)
-    answer = await console.client.put(f"/api/patients/{seeded.paused}/tips", json={"on": True}, headers=auth)
-    assert answer.json()["weekly_tips"] is True and answer.json()["next_tip_at"] is None
-    assert await _tip_statuses(console, seeded.paused) == []
+    for patient_id in (seeded.active, seeded.paused):
+        answer = await console.client.put(f"/api/patients/{patient_id}/tips", json={"on": True}, headers=auth)
+        assert answer.status_code == 409 and "patient's own choice" in answer.json()["detail"], answer.text
+        assert await _tip_statuses(console, patient_id) == []
+    async with console.sessions() as session:
+        opted = list(await session.scalars(select(Patient.weekly_tips).where(Patient.weekly_tips.is_(True))))
+        audits = list(await session.scalars(select(AuditLog.action)))
+    assert opted == [] and not [action for action in audits if "tips" in action]
 
 
 async def test_viewers_read_but_cannot_switch_and_bad_input_changes_nothing(console: Console) -> None:
@@ -95,19 +108,28 @@ async def test_viewers_read_but_cannot_switch_and_bad_input_changes_nothing(cons
     assert not [action for action in audits if "tips" in action]
 
 
-async def test_a_cookie_change_needs_the_csrf_header_and_the_patient_page_shows_the_state(
+async def test_a_cookie_change_needs_the_csrf_header_and_the_patient_page_has_only_an_off_button(
     console: Console,
 ) -> None:
     seeded = await seed(console.sessions)
     await add_operator(console.sessions, "nurse@clinic.example")
     assert (await sign_in(console.client, "nurse@clinic.example")).status_code == 303
     url = f"/api/patients/{seeded.active}/tips"
-    assert (await console.client.put(url, json={"on": True})).status_code == 403
     page = await console.client.get(f"/admin/patients/{seeded.active}")
-    assert '<dt>Weekly tips</dt><dd id="weekly-tips">off</dd>' in page.text
+    assert (
+        '<dt>Weekly tips</dt><dd id="weekly-tips">off</dd>' in page.text and 'id="tips-off"' not in page.text
+    )
+    await _patient_opts_in(console, seeded.active)
+    assert (await console.client.put(url, json={"on": False})).status_code == 403
+    page = await console.client.get(f"/admin/patients/{seeded.active}")
+    assert '<dd id="weekly-tips">on</dd>' in page.text and 'id="tips-off"' in page.text
+    assert "tips-on" not in page.text
     token = await csrf_of(console.client)
+    done = await console.client.post(f"/admin/patients/{seeded.active}/tips-off", data={"csrf_token": token})
+    assert done.status_code == 303 and "notice=tips_off" in done.headers["location"]
+    page = await console.client.get(done.headers["location"])
+    assert '<dd id="weekly-tips">off</dd>' in page.text and "Weekly tips turned off." in page.text
+    assert await _tip_statuses(console, seeded.active) == [MessageStatus.CANCELLED]
     assert (
         await console.client.put(url, json={"on": True}, headers={"X-CSRF-Token": token})
-    ).status_code == 200
-    page = await console.client.get(f"/admin/patients/{seeded.active}")
-    assert '<dd id="weekly-tips">on</dd>' in page.text
+    ).status_code == 409

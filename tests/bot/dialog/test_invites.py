@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -124,3 +125,46 @@ async def test_declining_consent_after_an_invite_frees_the_code_and_keeps_the_cl
         invite = await session.scalar(select(Invite))
         assert patient is not None and invite is not None and invite.used_at is None
         assert await session.scalar(select(func.count()).select_from(Patient)) == 1
+
+
+async def test_a_leftover_invite_dies_when_another_is_used_and_links_no_stranger(
+    make_chat, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    invited = await enroll(sessions, "LEFTOVER")  # texted to a mistyped number
+    async with sessions() as session, session.begin():
+        session.add(
+            Invite(code="USEDBYME", patient_id=invited, created_at=START, expires_at=START + timedelta(9))
+        )
+    patient_chat = make_chat("tg-patient")
+    await patient_chat.send("/start USEDBYME", start_payload="USEDBYME")
+    await patient_chat.send("sí")
+    await patient_chat.choose("no")
+    await patient_chat.choose("confirm")
+    assert "¡Todo listo, Carmen!" in patient_chat.text
+    async with sessions() as session:
+        leftover = await session.scalar(select(Invite).where(Invite.code == "LEFTOVER"))
+        assert leftover is not None and leftover.used_at is None and leftover.expires_at <= START
+    stranger = make_chat("tg-stranger")
+    await stranger.send("/start LEFTOVER", start_payload="LEFTOVER")
+    assert "invitation code didn't work" in stranger.text and "Carmen" not in stranger.text
+    assert (await patient_of(sessions, "tg-stranger")).id != invited
+
+
+@pytest.mark.parametrize(
+    ("status", "sandbox"),
+    [(PatientStatus.ACTIVE, False), (PatientStatus.PAUSED, False), (PatientStatus.SIGNING_UP, True)],
+    ids=["active", "paused", "sandbox"],
+)
+async def test_an_open_code_never_links_a_patient_past_sign_up_or_in_the_sandbox(
+    chat: Chat, sessions: async_sessionmaker[AsyncSession], status: PatientStatus, sandbox: bool
+) -> None:
+    invited = await enroll(sessions)
+    async with sessions() as session, session.begin():
+        patient = await session.get_one(Patient, invited)
+        patient.status, patient.sandbox, patient.consented_at = status, sandbox, START
+    await chat.send("/start ABC123", start_payload="ABC123")
+    assert "invitation code didn't work" in chat.text and "Carmen" not in chat.text
+    assert (await patient_of(sessions, chat.address)).id != invited
+    async with sessions() as session:
+        invite = await session.scalar(select(Invite))
+        assert invite is not None and invite.used_at is None

@@ -1,0 +1,75 @@
+"""Invite codes as stored: how a code is made (alphabet, length, lifetime), the open one, closing the rest.
+
+Owns the invite row's rules for every caller (console, API, CSV import, the bot's redeem): a code of 8
+capitals and digits easy to read out and type (no 0/O, 1/I/L), valid `INVITE_TTL`. A patient has at most one
+open invite (unused, unexpired): making one expires the others, and redeeming one expires the others, so a
+code texted to a mistyped number dies as soon as another is made or used. Expiring sets `expires_at` to now;
+`used_at` stays empty (nobody used it).
+Nothing here commits; the caller owns the transaction. Must not import `bot`, `jobs`, `admin` or `ocrebot`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Invite
+
+INVITE_TTL = timedelta(days=30)  # handed out at the next visit or by letter as often as texted
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud or typed from paper
+CODE_LENGTH = 8  # about 40 bits
+
+
+def new_code() -> str:
+    """Returns a fresh random invite code."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def invite_values(patient_id: int, operator_id: int | None, now: datetime) -> dict[str, object]:
+    """Returns the column values of a new invite row (for a bulk insert of fresh patients' invites)."""
+    return {
+        "code": new_code(),
+        "patient_id": patient_id,
+        "created_by_id": operator_id,
+        "created_at": now,
+        "expires_at": now + INVITE_TTL,
+    }
+
+
+async def add_invite(
+    session: AsyncSession, patient_id: int, operator_id: int | None, now: datetime
+) -> Invite:
+    """Adds a fresh invite for the patient and expires their earlier open ones; returns it (flushed)."""
+    await expire_open(session, patient_id, now)
+    invite = Invite(**invite_values(patient_id, operator_id, now))
+    session.add(invite)
+    await session.flush()
+    return invite
+
+
+async def expire_open(
+    session: AsyncSession, patient_id: int, now: datetime, *, keep_id: int | None = None
+) -> int:
+    """Expires the patient's open invites (all but `keep_id`); returns how many."""
+    query = update(Invite).where(
+        Invite.patient_id == patient_id, Invite.used_at.is_(None), Invite.expires_at > now
+    )
+    if keep_id is not None:
+        query = query.where(Invite.id != keep_id)
+    result = await session.execute(
+        query.values(expires_at=now).execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def open_invite(session: AsyncSession, patient_id: int, now: datetime) -> Invite | None:
+    """Returns the patient's newest invite that is unused and unexpired, if any."""
+    return await session.scalar(
+        select(Invite)
+        .where(Invite.patient_id == patient_id, Invite.used_at.is_(None), Invite.expires_at > now)
+        .order_by(Invite.created_at.desc(), Invite.id.desc())
+        .limit(1)
+    )
