@@ -41,6 +41,19 @@ class NotFound(LookupError):
     """No such patient or alert."""
 
 
+async def locked_patient(session: AsyncSession, patient_id: int) -> Patient:
+    """Returns the patient row locked for this transaction, as the database holds it; NotFound otherwise."""
+    patient = await session.scalar(
+        select(Patient)
+        .where(Patient.id == patient_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if patient is None:
+        raise NotFound(f"patient {patient_id} does not exist")
+    return patient
+
+
 class Conflict(ValueError):
     """The action does not apply to the row as it is now; the message says why in one line."""
 
@@ -67,14 +80,7 @@ async def change_status(
     """Moves the patient's status, replans the outbox and audits; NotFound or Conflict when it cannot."""
     allowed, after = _MOVES[action]
     async with sessions() as session, session.begin():
-        patient = await session.scalar(
-            select(Patient)
-            .where(Patient.id == patient_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        if patient is None:
-            raise NotFound(f"patient {patient_id} does not exist")
+        patient = await locked_patient(session, patient_id)
         before = patient.status
         if before not in allowed:
             raise Conflict(f"cannot {action.value} a patient who is {before.value}")

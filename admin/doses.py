@@ -18,13 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin.accounts import audit
-from admin.actions import Conflict, NotFound
+from admin.actions import Conflict, locked_patient
 from admin.csv_io import NO_SUCH_TIME
 from care.appointment_check import ScheduleError, ScheduleWarning, check_appointment
-from care.dose_schedule import project_doses
-from care.formulation import DoseKind, Formulation, dose_kind
+from care.dose_schedule import padded_given, project_doses
+from care.formulation import Formulation, dose_kind
 from care.plan import ReminderPlan
-from care.wall_clock import resolve_wall, shift_wall, wall_exists
+from care.wall_clock import resolve_wall, wall_exists
 from storage import plans
 from storage.models import Dose, DoseStatus, Patient, PatientStatus, TreatmentCourse
 
@@ -179,34 +179,8 @@ def in_zone(instant: datetime, tz: ZoneInfo) -> datetime:
     return instant.astimezone(UTC)
 
 
-def padded_given(formulation: Formulation, known: list[tuple[int, datetime]], tz: ZoneInfo) -> list[datetime]:
-    """Returns the given instants of doses 1..n: the known ones after assumed earlier ones.
-
-    The same padding as `bot.dialog.course.padded_given` (which `admin` may not import): doses before the
-    first known one are assumed on the label's schedule (facts 1-3), only so that `care` sees the count,
-    hence the kind, of the next dose.
-    """
-    if not known:
-        return []
-    number, at = known[0]
-    earlier: list[datetime] = []
-    while number > 1:
-        two_weeks = dose_kind(formulation, number) is DoseKind.IV_INITIAL_2
-        at = shift_wall(at, tz, days=-14) if two_weeks else shift_wall(at, tz, months=-6)
-        earlier.insert(0, at)
-        number -= 1
-    return earlier + [instant for _, instant in known]
-
-
 async def _patient(session: AsyncSession, patient_id: int) -> Patient:
-    patient = await session.scalar(
-        select(Patient)
-        .where(Patient.id == patient_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if patient is None:
-        raise NotFound(f"patient {patient_id} does not exist")
+    patient = await locked_patient(session, patient_id)
     if patient.status not in _EDITABLE:
         raise Conflict(f"the patient is {patient.status.value}: their course cannot change")
     return patient

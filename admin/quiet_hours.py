@@ -12,11 +12,10 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from pydantic import BaseModel, Field, field_validator, model_validator
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin.accounts import audit
-from admin.actions import NotFound
+from admin.actions import NotFound, locked_patient
 from care.plan import ReminderPlan
 from care.quiet_hours import QuietHours
 from storage import plans
@@ -103,14 +102,7 @@ async def set_quiet_hours(
 ) -> QuietHoursOut:
     """Sets (None: resets) the patient's quiet hours, replans and audits in one transaction; NotFound."""
     async with sessions() as session, session.begin():
-        patient = await session.scalar(
-            select(Patient)
-            .where(Patient.id == patient_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        if patient is None:
-            raise NotFound(f"patient {patient_id} does not exist")
+        patient = await locked_patient(session, patient_id)
         patient.quiet_hours_start = None if quiet is None else quiet.start
         patient.quiet_hours_end = None if quiet is None else quiet.end
         patient.updated_at = now

@@ -12,11 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin.accounts import audit
-from admin.actions import Conflict, NotFound
+from admin.actions import Conflict, NotFound, locked_patient
 from care.plan import ReminderPlan
 from storage import tips
 from storage.models import Patient
@@ -69,7 +68,7 @@ async def switch_tips(
 ) -> TipsOut:
     """Turns the patient's weekly tips off (tip rows cancelled), audited; NotFound, or Conflict for on."""
     async with sessions() as session, session.begin():
-        patient = await _locked(session, patient_id)
+        patient = await locked_patient(session, patient_id)
         if on:
             raise Conflict(OPT_IN_REFUSED)
         before = patient.weekly_tips
@@ -88,15 +87,3 @@ async def switch_tips(
         next_tip_at=change.due_at,
         cancelled_messages=change.cancelled,
     )
-
-
-async def _locked(session: AsyncSession, patient_id: int) -> Patient:
-    patient = await session.scalar(
-        select(Patient)
-        .where(Patient.id == patient_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if patient is None:
-        raise NotFound(f"patient {patient_id} does not exist")
-    return patient

@@ -95,3 +95,22 @@ def project_doses(
             steps += 1
         doses.append(ProjectedDose(number, kind, kind.amount_mg, due, actual))
     return doses
+
+
+def padded_given(formulation: Formulation, known: list[tuple[int, datetime]], tz: ZoneInfo) -> list[datetime]:
+    """Returns the given instants of doses 1..n for `care`: the known ones after unknown earlier ones.
+
+    Doses before the first known one are assumed on the label's schedule (Infusion 1 two weeks before
+    Infusion 2, fact 1; 6 months between the others, facts 2-3), only so that `care` sees the right count,
+    hence the right kind of the next dose.
+    """
+    if not known:
+        return []
+    number, at = known[0]
+    earlier: list[datetime] = []
+    while number > 1:
+        two_weeks = dose_kind(formulation, number) is DoseKind.IV_INITIAL_2
+        at = shift_wall(at, tz, days=-14) if two_weeks else shift_wall(at, tz, months=-6)
+        earlier.insert(0, at)
+        number -= 1
+    return earlier + [instant for _, instant in known]

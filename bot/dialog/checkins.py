@@ -27,6 +27,7 @@ from bot.dialog.timezones import zone_country
 from bot.dialog.turn import Answer, Step, Turn
 from bot.options import Option
 from bot.outbound import default_texts
+from care.dose_schedule import padded_given
 from care.formulation import Formulation
 from care.triage import TriageLevel, TriagePolicy, TriageResult, emergency_number, load_policy, reply_for
 from care.triage import triage as triage_text
@@ -241,7 +242,7 @@ async def _confirm_dose(turn: Turn, message: ScheduledMessage, key: str) -> None
     active = await records.active_course(turn.session, turn.patient.id)
     doses = await records.course_doses(turn.session, dose.course_id)
     formulation = Formulation(active.formulation if active else turn.patient.formulation or Formulation.IV)
-    given = course.padded_given(formulation, course.known_given(doses), turn.tz)
+    given = padded_given(formulation, course.known_given(doses), turn.tz)
     suggestion = course.suggested_next(formulation, given, turn.tz)
     turn.note("done_recorded", day=format_day(turn, dose.given_at.astimezone(turn.tz).date()))
     turn.send(

@@ -14,8 +14,7 @@ from zoneinfo import ZoneInfo
 from bot.dialog import records
 from bot.dialog.turn import Turn
 from care.dose_schedule import project_doses
-from care.formulation import DoseKind, Formulation, dose_kind
-from care.wall_clock import shift_wall
+from care.formulation import Formulation, dose_kind
 from storage.models import Dose, DoseStatus, TreatmentCourse
 
 SOURCE_PATIENT = "patient"
@@ -53,25 +52,6 @@ def next_dose_number(formulation: Formulation, stage: Stage) -> int:
     """Returns the number of the patient's next dose at sign-up."""
     last = last_dose_number(formulation, stage)
     return 1 if last is None else last + 1
-
-
-def padded_given(formulation: Formulation, known: list[tuple[int, datetime]], tz: ZoneInfo) -> list[datetime]:
-    """Returns the given instants of doses 1..n for `care`: the known ones after unknown earlier ones.
-
-    Doses before the first known one are assumed on the label's schedule (Infusion 1 two weeks before
-    Infusion 2, fact 1; 6 months between the others, facts 2-3), only so that `care` sees the right count,
-    hence the right kind of the next dose.
-    """
-    if not known:
-        return []
-    number, at = known[0]
-    earlier: list[datetime] = []
-    while number > 1:
-        two_weeks = dose_kind(formulation, number) is DoseKind.IV_INITIAL_2
-        at = shift_wall(at, tz, days=-14) if two_weeks else shift_wall(at, tz, months=-6)
-        earlier.insert(0, at)
-        number -= 1
-    return earlier + [instant for _, instant in known]
 
 
 def suggested_next(formulation: Formulation, given: list[datetime], tz: ZoneInfo) -> datetime:

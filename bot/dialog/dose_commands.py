@@ -25,6 +25,7 @@ from bot.dialog.schedule_view import format_day, format_when, outbox_lines
 from bot.dialog.turn import Answer, Step, Turn
 from bot.options import Option
 from care.dose_duration import expected_duration, expected_end
+from care.dose_schedule import padded_given
 from care.formulation import Formulation
 from care.wall_clock import resolve_wall
 from storage.models import PatientStatus
@@ -102,7 +103,7 @@ async def _handle_done_date(turn: Turn, answer: Answer) -> None:
         given_at = min(resolve_wall(day, wall, turn.tz), turn.now)
         dose = course.record_given(turn, active, doses, given_at)
         formulation = Formulation(active.formulation)
-        padded = course.padded_given(formulation, [*given, (dose.number, given_at)], turn.tz)
+        padded = padded_given(formulation, [*given, (dose.number, given_at)], turn.tz)
         suggestion = course.suggested_next(formulation, padded, turn.tz)
         turn.resume()
         turn.note("done_recorded", day=format_day(turn, day))
@@ -123,7 +124,7 @@ async def start_reschedule(turn: Turn) -> None:
 async def _reschedule_context(turn: Turn) -> tuple[Formulation, list[datetime]]:
     active, doses = await course.load(turn)
     formulation = Formulation(active.formulation if active else turn.patient.formulation or Formulation.IV)
-    return formulation, course.padded_given(formulation, course.known_given(doses), turn.tz)
+    return formulation, padded_given(formulation, course.known_given(doses), turn.tz)
 
 
 async def _accept_reschedule(turn: Turn, starts_at: datetime | None) -> None:

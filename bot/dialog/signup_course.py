@@ -15,6 +15,7 @@ from bot.dialog.events import Reply
 from bot.dialog.schedule_view import format_clock, format_day, format_when, preview_lines
 from bot.dialog.timezones import zone_label
 from bot.dialog.turn import Turn
+from care.dose_schedule import padded_given
 from care.formulation import Formulation
 from storage.models import PatientStatus
 
@@ -56,7 +57,7 @@ async def next_number(turn: Turn) -> int:
 async def booking_context(turn: Turn) -> tuple[Formulation, list[datetime]]:
     """Returns what the appointment checks need: the formulation and the given instants (padded)."""
     formulation = formulation_of(turn)
-    return formulation, course.padded_given(formulation, await known_given(turn), turn.tz)
+    return formulation, padded_given(formulation, await known_given(turn), turn.tz)
 
 
 async def ask_summary(turn: Turn) -> Reply:
