@@ -40,6 +40,7 @@ from storage.models import (
     ScheduledMessage,
 )
 from storage.outbox import ClaimedMessage
+from storage.writer_turns import writer_turn
 
 log = logging.getLogger(__name__)
 
@@ -145,11 +146,11 @@ class Dispatcher:
 
     async def run_once(self, now: datetime) -> DispatchReport:
         """Recovers expired leases, claims the rows due by `now`, sends them and records each outcome."""
-        async with self._sessions() as session, session.begin():
+        async with writer_turn(self._sessions), self._sessions() as session, session.begin():
             uncertain = await outbox.recover_expired_leases(session, now)
         if uncertain:
             log.warning("lease expired, now uncertain: messages %s", uncertain)
-        async with self._sessions() as session, session.begin():
+        async with writer_turn(self._sessions), self._sessions() as session, session.begin():
             claimed = await outbox.claim_due(session, now, self.batch_size, self.worker_id, self._lease_s)
         by_patient: dict[int, list[ClaimedMessage]] = {}
         for message in claimed:  # already in due order
@@ -169,7 +170,7 @@ class Dispatcher:
 
     async def next_due_at(self) -> datetime | None:
         """Returns when the next pending row becomes claimable, or None when none is pending."""
-        async with self._sessions() as session, session.begin():
+        async with writer_turn(self._sessions), self._sessions() as session, session.begin():
             return await outbox.next_due_at(session)
 
     async def _deliver_in_turn(self, messages: list[ClaimedMessage], now: datetime) -> list[_Outcome]:
@@ -187,12 +188,12 @@ class Dispatcher:
         blocked: set[int] = set()
         blocked_error: str | None = None
         while True:
-            async with self._sessions() as session, session.begin():
+            async with writer_turn(self._sessions), self._sessions() as session, session.begin():
                 step = await self._prepare(session, message, now, blocked, blocked_error)
             if isinstance(step, _Outcome):
                 return step
             if self._clock.now() >= message.lease_until:  # waited too long: another worker may act on it
-                async with self._sessions() as session, session.begin():
+                async with writer_turn(self._sessions), self._sessions() as session, session.begin():
                     await outbox.mark_retry(session, message.id, "lease ran out before sending", now, now)
                 return _Outcome.RETRIED
             try:
@@ -200,7 +201,7 @@ class Dispatcher:
             except Exception as exc:  # a sender must not raise; if one does, it may have sent
                 log.error("message %s: %s from the %s sender", message.id, type(exc).__name__, step.channel)
                 return _Outcome.LEFT
-            async with self._sessions() as session, session.begin():
+            async with writer_turn(self._sessions), self._sessions() as session, session.begin():
                 outcome = await self._record(session, message, step, result)
             if outcome is not None or step.address_id is None:
                 return outcome or _Outcome.FAILED

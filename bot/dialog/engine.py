@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 
 from sqlalchemy import inspect
@@ -35,6 +35,7 @@ from care.plan import ReminderPlan
 from care.triage import TriagePolicy
 from storage import reachability
 from storage.models import AddressState, Channel, Direction, Language, MessageLog
+from storage.writer_turns import URGENT, writer_turn
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +92,6 @@ class DialogEngine:
         self._default_timezone = default_timezone
         self._default_language = Language(default_language)
         self._locks = _AddressLocks()
-        # SQLite has one writer and every transaction takes the write lock at BEGIN (storage.db): waiting
-        # for it in SQLite's busy handler (sleep and retry, no queue) starved some steps past the busy
-        # timeout when 200 patients wrote at once ("database is locked": their input was lost). Steps of
-        # this process take the lock in turn, first come first served, instead.
-        self._writer: asyncio.Lock | None = asyncio.Lock() if _single_writer(sessions) else None
         self._alerter = alerter or LoggingAlerter()
         self._policy = triage_policy
         self._emergency_number = default_emergency_number
@@ -117,8 +113,12 @@ class DialogEngine:
                 return turn.replies
         raise AssertionError("unreachable")
 
-    def _write_turn(self) -> AbstractAsyncContextManager[object]:
-        return self._writer if self._writer is not None else nullcontext()
+    def _write_turn(self) -> AbstractAsyncContextManager[None]:
+        # SQLite has one writer and every transaction takes the write lock at BEGIN (storage.db): waiting
+        # for it in SQLite's busy handler (sleep and retry, no queue) starved some steps past the busy
+        # timeout when 200 patients wrote at once ("database is locked": their input was lost), and made a
+        # reply wait behind a dispatcher burst. Steps take a turn instead, ahead of background writers.
+        return writer_turn(self._sessions, URGENT)
 
     async def _step_once(self, event: InboundEvent) -> Turn:
         started = time.perf_counter()
@@ -205,11 +205,6 @@ async def _restore(session: AsyncSession, address_id: int, now: datetime) -> Non
     goes in the patient's timeline."""
     cause = "telegram: the patient wrote again (/start)"
     await reachability.set_address_state(session, address_id, AddressState.ACTIVE, now, cause)
-
-
-def _single_writer(sessions: async_sessionmaker[AsyncSession]) -> bool:
-    bind = sessions.kw.get("bind")
-    return bind is not None and bind.dialect.name == "sqlite"
 
 
 def _pending_writes(session: AsyncSession) -> bool:
