@@ -36,16 +36,20 @@ def test_python_m_bench_knows_the_burst_and_still_the_outbox() -> None:
     assert {"burst", "outbox"} <= set(BENCHMARKS)
 
 
-async def test_the_outbox_scale_smoke_run_claims_replans_and_reports_every_figure(database_url: str) -> None:
+async def test_the_outbox_scale_smoke_run_claims_replans_finds_the_next_wake_and_reports_every_figure(
+    database_url: str,
+) -> None:
     result = await outbox_scale.run(database_url, patients=50, rows=2_000, claims=2, replans=5)
 
     json.dumps(result)  # one JSON object
     assert (result["benchmark"], result["patients"], result["pending_rows"]) == ("outbox_scale", 50, 2_000)
     assert set(result) == {
         "benchmark", "database", "patients", "pending_rows", "fill_s", "claim_100_p50_ms", "claim_100_p95_ms",
-        "replan_one_patient_p50_ms", "replan_one_patient_p95_ms", "peak_rss_mb", "targets",
+        "replan_one_patient_p50_ms", "replan_one_patient_p95_ms", "next_due_p50_ms", "next_due_p95_ms",
+        "next_due_retrying_p50_ms", "next_due_retrying_p95_ms", "peak_rss_mb", "targets",
     }  # fmt: skip
     assert result["claim_100_p50_ms"] > 0 and result["replan_one_patient_p50_ms"] > 0
+    assert result["next_due_p50_ms"] > 0 and result["next_due_retrying_p50_ms"] > 0
 
 
 def test_the_telegram_reply_smoke_run_answers_every_message() -> None:
