@@ -202,6 +202,21 @@ class Dose(Base):
     source: Mapped[str] = mapped_column(sa.String(32))  # who said so: clinic, patient, operator, suggested
 
 
+# A pending row becomes claimable at its due_at, or at its next_attempt_at when a retry put that later.
+# These two predicates split the pending rows by which of the two it is; each has a partial index, so the
+# earliest claimable instant (`storage.outbox.next_due_at`) is the first entry of one or the other
+# (migration 0006). Queries repeat a predicate word for word: a partial index serves a query whose WHERE
+# holds the same terms.
+PENDING_AT_DUE_INDEX = "ix_scheduled_message_pending_due_at"
+PENDING_AT_DUE = "status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= due_at)"
+PENDING_AT_RETRY_INDEX = "ix_scheduled_message_pending_retry_at"
+PENDING_AT_RETRY = "status = 'pending' AND next_attempt_at > due_at"
+
+
+def _partial_index(name: str, column: str, where: str) -> sa.Index:
+    return sa.Index(name, column, postgresql_where=sa.text(where), sqlite_where=sa.text(where))
+
+
 class ScheduledMessage(Base):
     """The outbox: one message the service will send, or has sent. Transitions live in `storage.outbox`."""
 
@@ -209,6 +224,9 @@ class ScheduledMessage(Base):
     __table_args__ = (
         sa.UniqueConstraint("patient_id", "dedupe_key"),
         sa.Index(None, "status", "due_at", "id"),  # the claim's order (migration 0005)
+        # where `next_due_at` looks (migration 0006)
+        _partial_index(PENDING_AT_DUE_INDEX, "due_at", PENDING_AT_DUE),
+        _partial_index(PENDING_AT_RETRY_INDEX, "next_attempt_at", PENDING_AT_RETRY),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

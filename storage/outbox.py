@@ -22,12 +22,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, case, func, insert, or_, select, update
+from sqlalchemy import Row, ScalarSelect, insert, literal_column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from storage.models import Channel, MessageStatus, Patient, ScheduledMessage
+from storage.models import (
+    PENDING_AT_DUE,
+    PENDING_AT_DUE_INDEX,
+    PENDING_AT_RETRY,
+    PENDING_AT_RETRY_INDEX,
+    Channel,
+    MessageStatus,
+    Patient,
+    ScheduledMessage,
+)
+from storage.types import UTCDateTime
 
 SM = ScheduledMessage
 _OUTCOME_FROM = (MessageStatus.CLAIMED, MessageStatus.UNCERTAIN)
@@ -358,9 +368,29 @@ async def recover_expired_leases(session: AsyncSession, now: datetime) -> list[i
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
-    """Returns when the earliest pending row becomes claimable (its retry time if later), or None."""
-    claimable_at = case(
-        (and_(SM.next_attempt_at.is_not(None), SM.next_attempt_at > SM.due_at), SM.next_attempt_at),
-        else_=SM.due_at,
+    """Returns when the earliest pending row becomes claimable (its retry time if later), or None.
+
+    One statement, two index lookups: the first pending row claimable at its due_at and the first claimable
+    at a later next_attempt_at, each the first entry of its own partial index (migration 0006); the earlier
+    wins. The cost grows neither with the pending rows nor with how many of them wait on a retry.
+    """
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    at_due = _first_entry("due_at", PENDING_AT_DUE, PENDING_AT_DUE_INDEX, sqlite=sqlite)
+    at_retry = _first_entry("next_attempt_at", PENDING_AT_RETRY, PENDING_AT_RETRY_INDEX, sqlite=sqlite)
+    row = (await session.execute(select(at_due, at_retry))).one()
+    return min((instant for instant in row if instant is not None), default=None)
+
+
+def _first_entry(column: str, where: str, index: str, *, sqlite: bool) -> ScalarSelect[datetime]:
+    # SQLite's planner takes the (status, due_at, id) index for `status = 'pending'` instead (by its
+    # statistics, or with none: it then sorts every pending row for the retry query), so it is told;
+    # INDEXED BY fails the statement if the index cannot serve it, rather than quietly scanning.
+    source = f"scheduled_message INDEXED BY {index}" if sqlite else "scheduled_message"
+    return (
+        select(literal_column(column, UTCDateTime()))
+        .select_from(text(source))
+        .where(text(where))
+        .order_by(text(column))
+        .limit(1)
+        .scalar_subquery()
     )
-    return await session.scalar(select(func.min(claimable_at)).where(SM.status == MessageStatus.PENDING))

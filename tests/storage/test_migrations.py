@@ -71,7 +71,7 @@ async def test_current_revision_is_none_until_upgraded_then_head_and_a_second_up
     assert await current_revision_async(database_url) is None
     await asyncio.to_thread(upgrade, database_url)  # the synchronous entry point, as the CLI calls it
     await upgrade_async(database_url)
-    assert await asyncio.to_thread(current_revision, database_url) == head_revision() == "0005"
+    assert await asyncio.to_thread(current_revision, database_url) == head_revision() == "0006"
 
 
 async def test_alembic_commands_through_env_py_find_nothing_to_generate_and_downgrade_to_empty(
