@@ -2,7 +2,10 @@
 appointment, dose given, one-off message, erase, weekly tips, quiet hours) and alerts (list, ack).
 
 Every route needs a session cookie or a Bearer token (`admin.auth`); changes need the operator role and,
-with a cookie, the CSRF header. Bad input is a 422 naming the field (FastAPI's validation).
+with a cookie, the CSRF header. Bad input is a 422 naming the field (FastAPI's validation). A patient or alert
+that does not exist (`actions.NotFound`) is a 404, an action that does not apply now (`actions.Conflict`) a
+409, both with the message as `detail`: the handlers `install_refusals` puts on the app answer them once for
+every route (a route catches them itself only to answer otherwise).
 Must not import `bot` or `ocrebot`.
 """
 
@@ -10,8 +13,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from admin import actions, doses, enroll, messages, queries, tips
 from admin.auth import Actor, api_actor, now_of, require_role
@@ -47,6 +51,21 @@ from storage.models import Invite, Language, OperatorRole, PatientStatus
 router = APIRouter(prefix="/api", tags=["console"])
 Reader = Annotated[Actor, Depends(api_actor)]
 Changer = Annotated[Actor, Depends(require_role(OperatorRole.OPERATOR))]
+
+# the refusals no route catches, and their status (`NotInvitable` is a Conflict; other ValueErrors are not)
+REFUSALS = {actions.NotFound: status.HTTP_404_NOT_FOUND, actions.Conflict: status.HTTP_409_CONFLICT}
+
+
+def install_refusals(app: FastAPI) -> None:
+    """Puts on `app` the one handler of the `REFUSALS` errors that routes let through."""
+    for error in REFUSALS:
+        app.add_exception_handler(error, refused)
+
+
+async def refused(request: Request, exc: Exception) -> JSONResponse:
+    """A refusal's status and its message as `detail`, as HTTPException answers."""
+    code = next(code for error, code in REFUSALS.items() if isinstance(exc, error))
+    return JSONResponse({"detail": str(exc)}, status_code=code)
 
 
 @router.get("/patients", response_model=PatientList)
@@ -109,19 +128,14 @@ async def _change(
     request: Request, actor: Actor, patient_id: int, action: actions.StatusAction
 ) -> StatusChangeOut:
     services = request.app.state.services
-    try:
-        change = await actions.change_status(
-            services.sessions,
-            patient_id,
-            action,
-            operator_id=actor.operator_id,
-            plan=services.plan,
-            now=now_of(request),
-        )
-    except actions.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except actions.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    change = await actions.change_status(
+        services.sessions,
+        patient_id,
+        action,
+        operator_id=actor.operator_id,
+        plan=services.plan,
+        now=now_of(request),
+    )
     return StatusChangeOut(
         patient_id=change.patient_id,
         before=change.before,
@@ -151,29 +165,21 @@ async def unsubscribe_patient(request: Request, actor: Changer, patient_id: int)
 @router.get("/patients/{patient_id}/tips", response_model=tips.TipsOut)
 async def get_tips(request: Request, actor: Reader, patient_id: int) -> tips.TipsOut:
     """Whether the patient gets a weekly tip, and when the next one is due."""
-    try:
-        return await tips.tips_state(request.app.state.services.sessions, patient_id)
-    except actions.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return await tips.tips_state(request.app.state.services.sessions, patient_id)
 
 
 @router.put("/patients/{patient_id}/tips", response_model=tips.TipsOut)
 async def put_tips(request: Request, actor: Changer, patient_id: int, body: tips.TipsIn) -> tips.TipsOut:
     """Turns the patient's weekly tips off (pending ones cancelled); on is the patient's own choice (409)."""
     services = request.app.state.services
-    try:
-        return await tips.switch_tips(
-            services.sessions,
-            patient_id,
-            body.on,
-            operator_id=actor.operator_id,
-            plan=services.plan,
-            now=now_of(request),
-        )
-    except actions.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except actions.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return await tips.switch_tips(
+        services.sessions,
+        patient_id,
+        body.on,
+        operator_id=actor.operator_id,
+        plan=services.plan,
+        now=now_of(request),
+    )
 
 
 @router.get("/patients/{patient_id}/quiet-hours", response_model=QuietHoursOut)
@@ -181,10 +187,7 @@ async def get_quiet_hours(request: Request, actor: Reader, patient_id: int) -> Q
     """The patient's quiet hours (their own or the usual ones), in their local wall clock."""
     services = request.app.state.services
     async with services.sessions() as session:
-        try:
-            return await read_quiet_hours(session, patient_id, services.plan)
-        except actions.NotFound as exc:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        return await read_quiet_hours(session, patient_id, services.plan)
 
 
 @router.put("/patients/{patient_id}/quiet-hours", response_model=QuietHoursOut)
@@ -193,17 +196,14 @@ async def put_quiet_hours(
 ) -> QuietHoursOut:
     """Sets the patient's quiet hours (start and end null: the usual ones); pending messages move."""
     services = request.app.state.services
-    try:
-        return await set_quiet_hours(
-            services.sessions,
-            patient_id,
-            body.quiet_hours(),
-            operator_id=actor.operator_id,
-            plan=services.plan,
-            now=now_of(request),
-        )
-    except actions.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return await set_quiet_hours(
+        services.sessions,
+        patient_id,
+        body.quiet_hours(),
+        operator_id=actor.operator_id,
+        plan=services.plan,
+        now=now_of(request),
+    )
 
 
 @router.get("/alerts", response_model=list[AlertOut])
@@ -233,18 +233,13 @@ async def list_alerts(
 @router.post("/alerts/{check_in_id}/ack", response_model=AckOut)
 async def ack_alert(request: Request, actor: Changer, check_in_id: int, body: AckIn) -> AckOut:
     """Acknowledges a flagged check-in with a note of what was done."""
-    try:
-        row = await actions.acknowledge_alert(
-            request.app.state.services.sessions,
-            check_in_id,
-            body.note,
-            operator_id=actor.operator_id,
-            now=now_of(request),
-        )
-    except actions.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except actions.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    row = await actions.acknowledge_alert(
+        request.app.state.services.sessions,
+        check_in_id,
+        body.note,
+        operator_id=actor.operator_id,
+        now=now_of(request),
+    )
     assert row.acknowledged_at is not None
     return AckOut(id=row.id, acknowledged_at=row.acknowledged_at, ack_note=row.ack_note)
 
@@ -331,17 +326,12 @@ async def new_invite(
                 patient_id=invite.patient_id, code=invite.code, expires_at=invite.expires_at,
                 telegram_link=link, sms=sent.status, sms_error=sent.error,
             )  # fmt: skip
-    try:
-        invite = await enroll.make_invite(
-            request.app.state.services.sessions,
-            patient_id,
-            operator_id=actor.operator_id,
-            now=now_of(request),
-        )
-    except LookupError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    invite = await enroll.make_invite(
+        request.app.state.services.sessions,
+        patient_id,
+        operator_id=actor.operator_id,
+        now=now_of(request),
+    )
     return await invite_answer(request, actor, invite, body.phone, key)
 
 
@@ -370,10 +360,6 @@ async def set_appointment(
             status.HTTP_409_CONFLICT,
             {"message": "breaks a label rule: send again with confirm=true to book it", "warnings": warnings},
         ) from None
-    except actions.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except actions.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     return AppointmentOut(
         dose_id=booked.dose_id,
         number=booked.number,
@@ -397,10 +383,6 @@ async def record_dose(request: Request, actor: Changer, patient_id: int, body: D
         )
     except doses.BadDate as exc:
         raise _field_error("given_at", exc.message, str(body.given_at)) from None
-    except actions.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except actions.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     return DoseGivenOut(
         dose_id=given.dose_id,
         number=given.number,
@@ -439,10 +421,6 @@ async def send_one_off(
         )
     except messages.TooLong as exc:
         raise _field_error("text", str(exc), body.text) from None
-    except actions.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except actions.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     if row.sandbox:  # the simulator's patients live on their own clock: deliver it there, now
         sandbox = request.app.state.sandbox
         await sandbox.deliver_until(patient_id, (await sandbox.clock_for(patient_id)).now())
@@ -460,8 +438,6 @@ async def erase_patient(request: Request, actor: Changer, patient_id: int, body:
             operator_id=actor.operator_id,
             now=now_of(request),
         )
-    except actions.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except ValueError as exc:
+    except messages.NotConfirmed as exc:
         raise _field_error("confirm", str(exc), body.confirm) from None
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -31,6 +31,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from admin.accounts import audit
+from admin.actions import Conflict, NotFound
 from care.formulation import Formulation
 from care.sms_segments import GSM7_BASIC, MAX_SMS_SEGMENTS, segments
 from storage import invites, patients
@@ -66,8 +67,8 @@ class BadPhone(ValueError):
     """The number is not a valid international (E.164) phone number."""
 
 
-class NotInvitable(ValueError):
-    """The patient may not get an invite: past sign-up, or a sandbox patient."""
+class NotInvitable(Conflict):
+    """The patient may not get an invite: past sign-up, or a sandbox patient (a 409)."""
 
 
 class SmsSender(Protocol):
@@ -214,9 +215,9 @@ open_invite = invites.open_invite  # the patient's newest unused, unexpired invi
 
 
 def check_invitable(patient: Patient | None, patient_id: int) -> Patient:
-    """Returns the patient when they may get an invite; LookupError, or NotInvitable (a 409)."""
+    """Returns the patient when they may get an invite; NotFound, or NotInvitable."""
     if patient is None:
-        raise LookupError(f"patient {patient_id} does not exist")
+        raise NotFound(f"patient {patient_id} does not exist")
     if patient.sandbox:
         raise NotInvitable("a sandbox patient is reached only through the simulator: no invites")
     if patient.status is not PatientStatus.SIGNING_UP:

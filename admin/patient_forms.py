@@ -118,9 +118,9 @@ async def invite_submit(
             invite = await enroll.make_invite(
                 sessions, patient_id, operator_id=actor.operator_id, now=now_of(request)
             )
-    except LookupError:
+    except actions.NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient") from None
-    except ValueError as exc:
+    except actions.Conflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     key = nonce if messages.valid_key(nonce) else None
     answer = await invite_answer(request, actor, invite, number, key)
@@ -257,7 +257,7 @@ async def erase_submit(
         )
     except actions.NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient") from None
-    except ValueError:
+    except messages.NotConfirmed:
         message = f"Type {patient_id} to confirm: erasing cannot be undone."
         return await _refused(request, actor, patient_id, "confirm", message, {})
     return RedirectResponse("/admin/patients?notice=erased", status.HTTP_303_SEE_OTHER)
