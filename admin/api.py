@@ -251,25 +251,24 @@ def _field_error(field: str, message: str, value: object) -> RequestValidationEr
     )
 
 
-async def invite_answer(
-    request: Request, actor: Actor, invite: Invite, phone: str | None, key: str | None = None
-) -> InviteOut:
-    """The invite's link, and its SMS sent to `phone` when one is given (console pages use it too); `key`
-    makes a repeat text nothing (`enroll.send_sms_invite`)."""
-    state = request.app.state
-    link = enroll.telegram_link(await enroll.bot_name_of(state).username(), invite.code)
-    sent = None
-    if phone is not None:
-        sent = await enroll.send_sms_invite(
-            state.services.sessions,
-            enroll.sms_sender_of(state),
-            invite,
-            phone,
-            link,
-            operator_id=actor.operator_id,
-            now=now_of(request),
-            key=key,
-        )
+def _checked_key(idempotency_key: str | None) -> str | None:
+    """The Idempotency-Key header as sent (None when absent); a 422 naming it when it is not a valid key."""
+    if idempotency_key is not None and not messages.valid_key(idempotency_key):
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("header", "Idempotency-Key"), "input": idempotency_key,
+              "msg": "must be 8 to 100 letters, digits or _ . : -"}]
+        )  # fmt: skip
+    return idempotency_key
+
+
+def _api_key(actor: Actor, idempotency_key: str | None) -> str | None:
+    """The operator's own key for an Idempotency-Key header (`api:<operator id>:<key>`), or None."""
+    key = _checked_key(idempotency_key)
+    return None if key is None else f"api:{actor.operator_id}:{key}"
+
+
+async def _invite_out(request: Request, invite: Invite, sent: enroll.InviteSent | None) -> InviteOut:
+    link = enroll.telegram_link(await enroll.bot_name_of(request.app.state).username(), invite.code)
     return InviteOut(
         patient_id=invite.patient_id,
         code=invite.code,
@@ -280,21 +279,61 @@ async def invite_answer(
     )
 
 
-@router.post("/patients", response_model=InviteOut, status_code=status.HTTP_201_CREATED)
-async def enroll_patient(request: Request, actor: Changer, body: EnrollIn) -> InviteOut:
-    """Enrolls a patient (signing up) and makes their invite: Telegram link, SMS when a phone is given."""
-    services = request.app.state.services
-    settings = services.settings
-    new = enroll.NewPatient(
+async def invite_answer(
+    request: Request, actor: Actor, invite: Invite, phone: str | None, key: str | None = None
+) -> InviteOut:
+    """The invite's link, and its SMS sent to `phone` when one is given (console pages use it too); `key`
+    makes a repeat text nothing (`enroll.send_sms_invite`)."""
+    state = request.app.state
+    sent = None
+    if phone is not None:
+        link = enroll.telegram_link(await enroll.bot_name_of(state).username(), invite.code)
+        sent = await enroll.send_sms_invite(
+            state.services.sessions,
+            enroll.sms_sender_of(state),
+            invite,
+            phone,
+            link,
+            operator_id=actor.operator_id,
+            now=now_of(request),
+            key=key,
+        )
+    return await _invite_out(request, invite, sent)
+
+
+def new_patient(request: Request, body: EnrollIn) -> enroll.NewPatient:
+    """The patient to enroll (the console's form uses it too); the settings' language and zone by default."""
+    settings = request.app.state.services.settings
+    return enroll.NewPatient(
         display_name=body.display_name.strip(),
         language=body.language or Language(settings.default_language),
         timezone=body.timezone or settings.default_timezone,
         formulation=body.formulation,
     )
-    _, invite = await enroll.enroll(
-        services.sessions, new, operator_id=actor.operator_id, now=now_of(request)
+
+
+@router.post("/patients", response_model=InviteOut, status_code=status.HTTP_201_CREATED)
+async def enroll_patient(
+    request: Request,
+    actor: Changer,
+    body: EnrollIn,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> InviteOut:
+    """Enrolls a patient (signing up) and makes their invite: Telegram link, SMS when a phone is given.
+
+    With an `Idempotency-Key` header (8-100 letters, digits, `_.:-`), a retry answers the first request's
+    patient, invite and SMS outcome, and neither enrolls nor texts again (409 if that patient was erased).
+    """
+    key = _api_key(actor, idempotency_key)
+    services = request.app.state.services
+    enrolled = await enroll.enroll(
+        services.sessions,
+        new_patient(request, body),
+        operator_id=actor.operator_id,
+        now=now_of(request),
+        key=key,
     )
-    return await invite_answer(request, actor, invite, body.phone)
+    return await invite_answer(request, actor, enrolled.invite, body.phone, key)
 
 
 @router.post("/patients/{patient_id}/invites", response_model=InviteOut, status_code=status.HTTP_201_CREATED)
@@ -310,22 +349,11 @@ async def new_invite(
     With an `Idempotency-Key` header and a phone, a retry answers the first request's invite and SMS
     outcome, and neither makes nor texts another.
     """
-    key = None
-    if idempotency_key is not None and body.phone is not None:
-        if not messages.valid_key(idempotency_key):
-            raise RequestValidationError(
-                [{"type": "value_error", "loc": ("header", "Idempotency-Key"), "input": idempotency_key,
-                  "msg": "must be 8 to 100 letters, digits or _ . : -"}]
-            )  # fmt: skip
-        key = f"api:{actor.operator_id}:{idempotency_key}"
+    key = _api_key(actor, idempotency_key) if body.phone is not None else None
+    if key is not None:
         earlier = await enroll.earlier_sms(request.app.state.services.sessions, patient_id, key)
         if earlier is not None:
-            invite, sent = earlier
-            link = enroll.telegram_link(await enroll.bot_name_of(request.app.state).username(), invite.code)
-            return InviteOut(
-                patient_id=invite.patient_id, code=invite.code, expires_at=invite.expires_at,
-                telegram_link=link, sms=sent.status, sms_error=sent.error,
-            )  # fmt: skip
+            return await _invite_out(request, *earlier)
     invite = await enroll.make_invite(
         request.app.state.services.sessions,
         patient_id,
@@ -405,11 +433,7 @@ async def send_one_off(
 
     With an `Idempotency-Key` header (8-100 letters, digits, `_.:-`), a retry answers the first one's row.
     """
-    if idempotency_key is not None and not messages.valid_key(idempotency_key):
-        raise RequestValidationError(
-            [{"type": "value_error", "loc": ("header", "Idempotency-Key"), "input": idempotency_key,
-              "msg": "must be 8 to 100 letters, digits or _ . : -"}]
-        )  # fmt: skip
+    key = _checked_key(idempotency_key)
     try:
         row = await messages.queue_one_off(
             request.app.state.services.sessions,
@@ -417,7 +441,7 @@ async def send_one_off(
             body.text,
             operator_id=actor.operator_id,
             now=now_of(request),
-            key=idempotency_key,
+            key=key,
         )
     except messages.TooLong as exc:
         raise _field_error("text", str(exc), body.text) from None
