@@ -2,7 +2,10 @@
 appointment, dose given, one-off message, erase, weekly tips, quiet hours) and alerts (list, ack).
 
 Every route needs a session cookie or a Bearer token (`admin.auth`); changes need the operator role and,
-with a cookie, the CSRF header. Bad input is a 422 naming the field (FastAPI's validation).
+with a cookie, the CSRF header. Bad input is a 422 naming the field (FastAPI's validation). A patient or alert
+that does not exist (`actions.NotFound`) is a 404, an action that does not apply now (`actions.Conflict`) a
+409, both with the message as `detail`: the handlers `install_refusals` puts on the app answer them once for
+every route (a route catches them itself only to answer otherwise).
 Must not import `bot` or `ocrebot`.
 """
 
@@ -10,8 +13,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from admin import actions, doses, enroll, messages, queries, tips
 from admin.auth import Actor, api_actor, now_of, require_role
@@ -47,6 +51,21 @@ from storage.models import Invite, Language, OperatorRole, PatientStatus
 router = APIRouter(prefix="/api", tags=["console"])
 Reader = Annotated[Actor, Depends(api_actor)]
 Changer = Annotated[Actor, Depends(require_role(OperatorRole.OPERATOR))]
+
+# the refusals no route catches, and their status (`NotInvitable` is a Conflict; other ValueErrors are not)
+REFUSALS = {actions.NotFound: status.HTTP_404_NOT_FOUND, actions.Conflict: status.HTTP_409_CONFLICT}
+
+
+def install_refusals(app: FastAPI) -> None:
+    """Puts on `app` the one handler of the `REFUSALS` errors that routes let through."""
+    for error in REFUSALS:
+        app.add_exception_handler(error, refused)
+
+
+async def refused(request: Request, exc: Exception) -> JSONResponse:
+    """A refusal's status and its message as `detail`, as HTTPException answers."""
+    code = next(code for error, code in REFUSALS.items() if isinstance(exc, error))
+    return JSONResponse({"detail": str(exc)}, status_code=code)
 
 
 @router.get("/patients", response_model=PatientList)
@@ -109,19 +128,14 @@ async def _change(
     request: Request, actor: Actor, patient_id: int, action: actions.StatusAction
 ) -> StatusChangeOut:
     services = request.app.state.services
-    try:
-        change = await actions.change_status(
-            services.sessions,
-            patient_id,
-            action,
-            operator_id=actor.operator_id,
-            plan=services.plan,
-            now=now_of(request),
-        )
-    except actions.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except actions.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    change = await actions.change_status(
+        services.sessions,
+        patient_id,
+        action,
+        operator_id=actor.operator_id,
+        plan=services.plan,
+        now=now_of(request),
+    )
     return StatusChangeOut(
         patient_id=change.patient_id,
         before=change.before,
@@ -151,29 +165,21 @@ async def unsubscribe_patient(request: Request, actor: Changer, patient_id: int)
 @router.get("/patients/{patient_id}/tips", response_model=tips.TipsOut)
 async def get_tips(request: Request, actor: Reader, patient_id: int) -> tips.TipsOut:
     """Whether the patient gets a weekly tip, and when the next one is due."""
-    try:
-        return await tips.tips_state(request.app.state.services.sessions, patient_id)
-    except actions.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return await tips.tips_state(request.app.state.services.sessions, patient_id)
 
 
 @router.put("/patients/{patient_id}/tips", response_model=tips.TipsOut)
 async def put_tips(request: Request, actor: Changer, patient_id: int, body: tips.TipsIn) -> tips.TipsOut:
     """Turns the patient's weekly tips off (pending ones cancelled); on is the patient's own choice (409)."""
     services = request.app.state.services
-    try:
-        return await tips.switch_tips(
-            services.sessions,
-            patient_id,
-            body.on,
-            operator_id=actor.operator_id,
-            plan=services.plan,
-            now=now_of(request),
-        )
-    except actions.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except actions.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return await tips.switch_tips(
+        services.sessions,
+        patient_id,
+        body.on,
+        operator_id=actor.operator_id,
+        plan=services.plan,
+        now=now_of(request),
+    )
 
 
 @router.get("/patients/{patient_id}/quiet-hours", response_model=QuietHoursOut)
@@ -181,10 +187,7 @@ async def get_quiet_hours(request: Request, actor: Reader, patient_id: int) -> Q
     """The patient's quiet hours (their own or the usual ones), in their local wall clock."""
     services = request.app.state.services
     async with services.sessions() as session:
-        try:
-            return await read_quiet_hours(session, patient_id, services.plan)
-        except actions.NotFound as exc:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        return await read_quiet_hours(session, patient_id, services.plan)
 
 
 @router.put("/patients/{patient_id}/quiet-hours", response_model=QuietHoursOut)
@@ -193,17 +196,14 @@ async def put_quiet_hours(
 ) -> QuietHoursOut:
     """Sets the patient's quiet hours (start and end null: the usual ones); pending messages move."""
     services = request.app.state.services
-    try:
-        return await set_quiet_hours(
-            services.sessions,
-            patient_id,
-            body.quiet_hours(),
-            operator_id=actor.operator_id,
-            plan=services.plan,
-            now=now_of(request),
-        )
-    except actions.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return await set_quiet_hours(
+        services.sessions,
+        patient_id,
+        body.quiet_hours(),
+        operator_id=actor.operator_id,
+        plan=services.plan,
+        now=now_of(request),
+    )
 
 
 @router.get("/alerts", response_model=list[AlertOut])
@@ -233,18 +233,13 @@ async def list_alerts(
 @router.post("/alerts/{check_in_id}/ack", response_model=AckOut)
 async def ack_alert(request: Request, actor: Changer, check_in_id: int, body: AckIn) -> AckOut:
     """Acknowledges a flagged check-in with a note of what was done."""
-    try:
-        row = await actions.acknowledge_alert(
-            request.app.state.services.sessions,
-            check_in_id,
-            body.note,
-            operator_id=actor.operator_id,
-            now=now_of(request),
-        )
-    except actions.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except actions.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    row = await actions.acknowledge_alert(
+        request.app.state.services.sessions,
+        check_in_id,
+        body.note,
+        operator_id=actor.operator_id,
+        now=now_of(request),
+    )
     assert row.acknowledged_at is not None
     return AckOut(id=row.id, acknowledged_at=row.acknowledged_at, ack_note=row.ack_note)
 
@@ -256,25 +251,24 @@ def _field_error(field: str, message: str, value: object) -> RequestValidationEr
     )
 
 
-async def invite_answer(
-    request: Request, actor: Actor, invite: Invite, phone: str | None, key: str | None = None
-) -> InviteOut:
-    """The invite's link, and its SMS sent to `phone` when one is given (console pages use it too); `key`
-    makes a repeat text nothing (`enroll.send_sms_invite`)."""
-    state = request.app.state
-    link = enroll.telegram_link(await enroll.bot_name_of(state).username(), invite.code)
-    sent = None
-    if phone is not None:
-        sent = await enroll.send_sms_invite(
-            state.services.sessions,
-            enroll.sms_sender_of(state),
-            invite,
-            phone,
-            link,
-            operator_id=actor.operator_id,
-            now=now_of(request),
-            key=key,
-        )
+def _checked_key(idempotency_key: str | None) -> str | None:
+    """The Idempotency-Key header as sent (None when absent); a 422 naming it when it is not a valid key."""
+    if idempotency_key is not None and not messages.valid_key(idempotency_key):
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("header", "Idempotency-Key"), "input": idempotency_key,
+              "msg": "must be 8 to 100 letters, digits or _ . : -"}]
+        )  # fmt: skip
+    return idempotency_key
+
+
+def _api_key(actor: Actor, idempotency_key: str | None) -> str | None:
+    """The operator's own key for an Idempotency-Key header (`api:<operator id>:<key>`), or None."""
+    key = _checked_key(idempotency_key)
+    return None if key is None else f"api:{actor.operator_id}:{key}"
+
+
+async def _invite_out(request: Request, invite: Invite, sent: enroll.InviteSent | None) -> InviteOut:
+    link = enroll.telegram_link(await enroll.bot_name_of(request.app.state).username(), invite.code)
     return InviteOut(
         patient_id=invite.patient_id,
         code=invite.code,
@@ -285,21 +279,61 @@ async def invite_answer(
     )
 
 
-@router.post("/patients", response_model=InviteOut, status_code=status.HTTP_201_CREATED)
-async def enroll_patient(request: Request, actor: Changer, body: EnrollIn) -> InviteOut:
-    """Enrolls a patient (signing up) and makes their invite: Telegram link, SMS when a phone is given."""
-    services = request.app.state.services
-    settings = services.settings
-    new = enroll.NewPatient(
+async def invite_answer(
+    request: Request, actor: Actor, invite: Invite, phone: str | None, key: str | None = None
+) -> InviteOut:
+    """The invite's link, and its SMS sent to `phone` when one is given (console pages use it too); `key`
+    makes a repeat text nothing (`enroll.send_sms_invite`)."""
+    state = request.app.state
+    sent = None
+    if phone is not None:
+        link = enroll.telegram_link(await enroll.bot_name_of(state).username(), invite.code)
+        sent = await enroll.send_sms_invite(
+            state.services.sessions,
+            enroll.sms_sender_of(state),
+            invite,
+            phone,
+            link,
+            operator_id=actor.operator_id,
+            now=now_of(request),
+            key=key,
+        )
+    return await _invite_out(request, invite, sent)
+
+
+def new_patient(request: Request, body: EnrollIn) -> enroll.NewPatient:
+    """The patient to enroll (the console's form uses it too); the settings' language and zone by default."""
+    settings = request.app.state.services.settings
+    return enroll.NewPatient(
         display_name=body.display_name.strip(),
         language=body.language or Language(settings.default_language),
         timezone=body.timezone or settings.default_timezone,
         formulation=body.formulation,
     )
-    _, invite = await enroll.enroll(
-        services.sessions, new, operator_id=actor.operator_id, now=now_of(request)
+
+
+@router.post("/patients", response_model=InviteOut, status_code=status.HTTP_201_CREATED)
+async def enroll_patient(
+    request: Request,
+    actor: Changer,
+    body: EnrollIn,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> InviteOut:
+    """Enrolls a patient (signing up) and makes their invite: Telegram link, SMS when a phone is given.
+
+    With an `Idempotency-Key` header (8-100 letters, digits, `_.:-`), a retry answers the first request's
+    patient, invite and SMS outcome, and neither enrolls nor texts again (409 if that patient was erased).
+    """
+    key = _api_key(actor, idempotency_key)
+    services = request.app.state.services
+    enrolled = await enroll.enroll(
+        services.sessions,
+        new_patient(request, body),
+        operator_id=actor.operator_id,
+        now=now_of(request),
+        key=key,
     )
-    return await invite_answer(request, actor, invite, body.phone)
+    return await invite_answer(request, actor, enrolled.invite, body.phone, key)
 
 
 @router.post("/patients/{patient_id}/invites", response_model=InviteOut, status_code=status.HTTP_201_CREATED)
@@ -315,33 +349,17 @@ async def new_invite(
     With an `Idempotency-Key` header and a phone, a retry answers the first request's invite and SMS
     outcome, and neither makes nor texts another.
     """
-    key = None
-    if idempotency_key is not None and body.phone is not None:
-        if not messages.valid_key(idempotency_key):
-            raise RequestValidationError(
-                [{"type": "value_error", "loc": ("header", "Idempotency-Key"), "input": idempotency_key,
-                  "msg": "must be 8 to 100 letters, digits or _ . : -"}]
-            )  # fmt: skip
-        key = f"api:{actor.operator_id}:{idempotency_key}"
+    key = _api_key(actor, idempotency_key) if body.phone is not None else None
+    if key is not None:
         earlier = await enroll.earlier_sms(request.app.state.services.sessions, patient_id, key)
         if earlier is not None:
-            invite, sent = earlier
-            link = enroll.telegram_link(await enroll.bot_name_of(request.app.state).username(), invite.code)
-            return InviteOut(
-                patient_id=invite.patient_id, code=invite.code, expires_at=invite.expires_at,
-                telegram_link=link, sms=sent.status, sms_error=sent.error,
-            )  # fmt: skip
-    try:
-        invite = await enroll.make_invite(
-            request.app.state.services.sessions,
-            patient_id,
-            operator_id=actor.operator_id,
-            now=now_of(request),
-        )
-    except LookupError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+            return await _invite_out(request, *earlier)
+    invite = await enroll.make_invite(
+        request.app.state.services.sessions,
+        patient_id,
+        operator_id=actor.operator_id,
+        now=now_of(request),
+    )
     return await invite_answer(request, actor, invite, body.phone, key)
 
 
@@ -370,10 +388,6 @@ async def set_appointment(
             status.HTTP_409_CONFLICT,
             {"message": "breaks a label rule: send again with confirm=true to book it", "warnings": warnings},
         ) from None
-    except actions.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except actions.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     return AppointmentOut(
         dose_id=booked.dose_id,
         number=booked.number,
@@ -397,10 +411,6 @@ async def record_dose(request: Request, actor: Changer, patient_id: int, body: D
         )
     except doses.BadDate as exc:
         raise _field_error("given_at", exc.message, str(body.given_at)) from None
-    except actions.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except actions.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     return DoseGivenOut(
         dose_id=given.dose_id,
         number=given.number,
@@ -423,11 +433,7 @@ async def send_one_off(
 
     With an `Idempotency-Key` header (8-100 letters, digits, `_.:-`), a retry answers the first one's row.
     """
-    if idempotency_key is not None and not messages.valid_key(idempotency_key):
-        raise RequestValidationError(
-            [{"type": "value_error", "loc": ("header", "Idempotency-Key"), "input": idempotency_key,
-              "msg": "must be 8 to 100 letters, digits or _ . : -"}]
-        )  # fmt: skip
+    key = _checked_key(idempotency_key)
     try:
         row = await messages.queue_one_off(
             request.app.state.services.sessions,
@@ -435,14 +441,10 @@ async def send_one_off(
             body.text,
             operator_id=actor.operator_id,
             now=now_of(request),
-            key=idempotency_key,
+            key=key,
         )
     except messages.TooLong as exc:
         raise _field_error("text", str(exc), body.text) from None
-    except actions.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except actions.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     if row.sandbox:  # the simulator's patients live on their own clock: deliver it there, now
         sandbox = request.app.state.sandbox
         await sandbox.deliver_until(patient_id, (await sandbox.clock_for(patient_id)).now())
@@ -460,8 +462,6 @@ async def erase_patient(request: Request, actor: Changer, patient_id: int, body:
             operator_id=actor.operator_id,
             now=now_of(request),
         )
-    except actions.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except ValueError as exc:
+    except messages.NotConfirmed as exc:
         raise _field_error("confirm", str(exc), body.confirm) from None
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,6 +7,9 @@ through the SMS sender to the number the operator typed (E.164), never to a numb
 The invite SMS names neither the disease nor the drug: a mistyped number must learn nothing about anyone.
 The message log keeps the invite SMS with its code masked and no link (`CODE_MASK`): viewers read the log,
 and a code is a key to the patient's record.
+Enrolling and texting are done once per key (a form's nonce, or the API's Idempotency-Key scoped to the
+operator): the key is kept in the audit row's detail (`patient.enroll`, `invite.sms`), and a repeat answers
+what the first request made.
 Only a real patient still signing up gets an invite (`check_invitable`, the one check of every route):
 a sandbox patient never reaches Telegram or SMS.
 The patient redeems the code with `/start <code>` or by texting `JOIN <code>` (`bot.dialog.invites`).
@@ -31,6 +34,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from admin.accounts import audit
+from admin.actions import Conflict, NotFound
 from care.formulation import Formulation
 from care.sms_segments import GSM7_BASIC, MAX_SMS_SEGMENTS, segments
 from storage import invites, patients
@@ -41,6 +45,7 @@ from storage.models import (
     ChannelAddress,
     Invite,
     Language,
+    Operator,
     Patient,
     PatientStatus,
 )
@@ -66,8 +71,8 @@ class BadPhone(ValueError):
     """The number is not a valid international (E.164) phone number."""
 
 
-class NotInvitable(ValueError):
-    """The patient may not get an invite: past sign-up, or a sandbox patient."""
+class NotInvitable(Conflict):
+    """The patient may not get an invite: past sign-up, or a sandbox patient (a 409)."""
 
 
 class SmsSender(Protocol):
@@ -167,11 +172,33 @@ class BotName:
         return self._username
 
 
+@dataclass(frozen=True)
+class Enrolled:
+    """The enrolled patient's id and their first invite; `repeat`: the key enrolled them before."""
+
+    patient_id: int
+    invite: Invite
+    repeat: bool = False
+
+
 async def enroll(
-    sessions: async_sessionmaker[AsyncSession], new: NewPatient, *, operator_id: int, now: datetime
-) -> tuple[Patient, Invite]:
-    """Adds a patient who is signing up and their first invite, audited; returns both."""
+    sessions: async_sessionmaker[AsyncSession],
+    new: NewPatient,
+    *,
+    operator_id: int,
+    now: datetime,
+    key: str | None = None,
+) -> Enrolled:
+    """Adds a patient who is signing up and their first invite, audited (with `key`, if any).
+
+    With `key` (the form's nonce, or the API's scoped Idempotency-Key), a repeat by the same operator adds
+    nothing and returns the first enrolment; Conflict when that patient was erased since.
+    """
     async with sessions() as session, session.begin():
+        if key is not None:
+            earlier = await _enrolled_under(session, operator_id, key)
+            if earlier is not None:
+                return earlier
         patient = Patient(
             display_name=new.display_name,
             language=new.language,
@@ -185,15 +212,45 @@ async def enroll(
         session.add(patient)
         await session.flush()
         invite = await invites.add_invite(session, patient.id, operator_id, now)
+        detail: dict[str, Any] = {"invite": invite.id}
+        if key is not None:
+            detail["key"] = key
         await audit(
             session,
             now,
             operator_id=operator_id,
             patient_id=patient.id,
             action="patient.enroll",
-            detail={"invite": invite.id},
+            detail=detail,
         )
-    return patient, invite
+    return Enrolled(patient.id, invite)
+
+
+async def _enrolled_under(session: AsyncSession, operator_id: int, key: str) -> Enrolled | None:
+    """Returns the enrolment the operator made with `key`, as a repeat, if any (in the caller's transaction).
+
+    The operator's row is locked first, so two requests with one key take turns and the second finds the
+    first's audit row: on PostgreSQL a row lock (FOR NO KEY UPDATE, held to commit, across processes); on
+    SQLite every transaction already holds the database's one write lock from BEGIN IMMEDIATE (`storage.db`).
+    """
+    await session.execute(
+        select(Operator.id).where(Operator.id == operator_id).with_for_update(key_share=True)
+    )
+    row = await session.scalar(
+        select(AuditLog)
+        .where(
+            AuditLog.operator_id == operator_id,
+            AuditLog.action == "patient.enroll",
+            AuditLog.detail["key"].as_string() == key,
+        )
+        .limit(1)
+    )
+    if row is None:
+        return None
+    invite = await session.get(Invite, row.detail.get("invite"))
+    if row.patient_id is None or invite is None:
+        raise Conflict("the patient first enrolled with this key has since been erased")
+    return Enrolled(row.patient_id, invite, repeat=True)
 
 
 async def make_invite(
@@ -214,9 +271,9 @@ open_invite = invites.open_invite  # the patient's newest unused, unexpired invi
 
 
 def check_invitable(patient: Patient | None, patient_id: int) -> Patient:
-    """Returns the patient when they may get an invite; LookupError, or NotInvitable (a 409)."""
+    """Returns the patient when they may get an invite; NotFound, or NotInvitable."""
     if patient is None:
-        raise LookupError(f"patient {patient_id} does not exist")
+        raise NotFound(f"patient {patient_id} does not exist")
     if patient.sandbox:
         raise NotInvitable("a sandbox patient is reached only through the simulator: no invites")
     if patient.status is not PatientStatus.SIGNING_UP:
@@ -246,9 +303,15 @@ async def send_sms_invite(
 ) -> InviteSent:
     """Texts the invite to `phone` (E.164) and logs it on the patient; audited whatever the outcome.
 
-    With `key` (the form's nonce), a repeat of the same form texts nothing and answers the first outcome:
-    the check, the send and the audit row (which keeps the key) happen under the patient row's lock.
+    With `key` (a form's nonce, or the API's scoped key), a repeat texts nothing and answers the first
+    outcome, even when the patient has signed up since: the check, the send and the audit row (which keeps
+    the key) happen under the patient row's lock.
     """
+    if key is not None:
+        async with sessions() as session:
+            earlier = await _texted_under(session, invite, key)
+        if earlier is not None:
+            return earlier
     async with sessions() as session:
         patient = await session.get(Patient, invite.patient_id)
         stopped = await session.scalar(
@@ -270,12 +333,9 @@ async def send_sms_invite(
         await session.execute(
             update(Patient).where(Patient.id == patient.id).values(display_name=Patient.display_name)
         )
-        details = await session.scalars(
-            select(AuditLog.detail).where(AuditLog.patient_id == patient.id, AuditLog.action == "invite.sms")
-        )
-        for detail in details:  # the same invite only: one this request replaced is dead, text this one
-            if detail and detail.get("key") == key and detail.get("invite") == invite.id:
-                return InviteSent(str(detail.get("status")), None)
+        earlier = await _texted_under(session, invite, key)
+        if earlier is not None:
+            return earlier
         current = await session.get(Invite, invite.id, populate_existing=True)
         if current is None or current.used_at is not None or current.expires_at <= now:
             outcome, provider_id = InviteSent("failed", "the invite was used or replaced meanwhile"), None
@@ -285,6 +345,20 @@ async def send_sms_invite(
             session, patient, invite, outcome, provider_id, operator_id=operator_id, now=now, key=key
         )
     return outcome
+
+
+async def _texted_under(session: AsyncSession, invite: Invite, key: str) -> InviteSent | None:
+    """Returns the outcome of texting this invite under `key`, if it was (one this request replaced is dead:
+    only the same invite counts)."""
+    details = await session.scalars(
+        select(AuditLog.detail).where(
+            AuditLog.patient_id == invite.patient_id, AuditLog.action == "invite.sms"
+        )
+    )
+    for detail in details:
+        if detail and detail.get("key") == key and detail.get("invite") == invite.id:
+            return InviteSent(str(detail.get("status")), None)
+    return None
 
 
 async def earlier_sms(

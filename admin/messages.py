@@ -50,6 +50,10 @@ class TooLong(ValueError):
     """The text would take more than two SMS."""
 
 
+class NotConfirmed(ValueError):
+    """The number typed to confirm an erasure is not the patient's."""
+
+
 @dataclass(frozen=True)
 class Queued:
     """The one-off's outbox row; `sandbox`: the simulator must deliver it, on the patient's sandbox clock."""
@@ -154,9 +158,9 @@ async def erase(
     operator_id: int,
     now: datetime,
 ) -> None:
-    """Erases every record of the patient when `confirm` is their number; NotFound, or ValueError."""
+    """Erases every record of the patient when `confirm` is their number; NotFound, or NotConfirmed."""
     if confirm.strip().lstrip("#") != str(patient_id):
-        raise ValueError(f"type {patient_id} to confirm")
+        raise NotConfirmed(f"type {patient_id} to confirm")
     async with sessions() as session, session.begin():
         patient = await session.get(Patient, patient_id)
         if patient is None:

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from admin import actions, doses, enroll, messages, tips
-from admin.api import invite_answer
+from admin.api import invite_answer, new_patient
 from admin.auth import Actor, now_of, require_role
 from admin.pages import patient_page
 from admin.rendering import render
@@ -71,7 +71,8 @@ def _enroll_page(
 
 @router.post("/enroll")
 async def enroll_submit(request: Request, actor: Changer) -> Response:
-    """Enrolls the patient and makes the invite (texted when a phone is given); then their page."""
+    """Enrolls the patient and makes the invite (texted when a phone is given); then their page. The form's
+    nonce makes a repeated post answer the first enrolment."""
     form = await request.form()
     values = {name: str(form.get(name) or "").strip() for name in EnrollIn.model_fields}
     try:
@@ -81,17 +82,17 @@ async def enroll_submit(request: Request, actor: Changer) -> Response:
             str(error["loc"][0]): str(error["msg"]).removeprefix("Value error, ") for error in exc.errors()
         }
         return _enroll_page(request, actor, values, errors, status.HTTP_422_UNPROCESSABLE_CONTENT)
-    settings = request.app.state.services.settings
-    new = enroll.NewPatient(
-        display_name=body.display_name.strip(),
-        language=body.language or Language(settings.default_language),
-        timezone=body.timezone or settings.default_timezone,
-        formulation=body.formulation,
+    nonce = str(form.get("nonce") or "")
+    key = nonce if messages.valid_key(nonce) else None  # a double-click or retry enrolls and texts once
+    enrolled = await enroll.enroll(
+        request.app.state.services.sessions,
+        new_patient(request, body),
+        operator_id=actor.operator_id,
+        now=now_of(request),
+        key=key,
     )
-    sessions = request.app.state.services.sessions
-    patient, invite = await enroll.enroll(sessions, new, operator_id=actor.operator_id, now=now_of(request))
-    answer = await invite_answer(request, actor, invite, body.phone)
-    return _back(patient.id, f"invite_sms_{answer.sms}" if answer.sms else "enrolled", "#invite")
+    answer = await invite_answer(request, actor, enrolled.invite, body.phone, key)
+    return _back(enrolled.patient_id, f"invite_sms_{answer.sms}" if answer.sms else "enrolled", "#invite")
 
 
 @router.post("/patients/{patient_id}/invite")
@@ -118,9 +119,9 @@ async def invite_submit(
             invite = await enroll.make_invite(
                 sessions, patient_id, operator_id=actor.operator_id, now=now_of(request)
             )
-    except LookupError:
+    except actions.NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient") from None
-    except ValueError as exc:
+    except actions.Conflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     key = nonce if messages.valid_key(nonce) else None
     answer = await invite_answer(request, actor, invite, number, key)
@@ -257,7 +258,7 @@ async def erase_submit(
         )
     except actions.NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient") from None
-    except ValueError:
+    except messages.NotConfirmed:
         message = f"Type {patient_id} to confirm: erasing cannot be undone."
         return await _refused(request, actor, patient_id, "confirm", message, {})
     return RedirectResponse("/admin/patients?notice=erased", status.HTTP_303_SEE_OTHER)

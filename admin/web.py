@@ -51,6 +51,7 @@ def install(app: FastAPI, settings: ConsoleSettings) -> None:
     app.include_router(exports.router)
     app.include_router(_docs_router())
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="console-static")
+    api.install_refusals(app)  # NotFound 404, Conflict 409: once for every route
 
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, exc: LoginRequired) -> Response:

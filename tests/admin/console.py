@@ -29,6 +29,7 @@ from storage.models import (
     PatientStatus,
 )
 from tests.jobs.builders import add_patient, book
+from tests.ocrebot.twilio_app import PUBLIC
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # three days before tests.jobs.builders.APPOINTMENT
 PASSWORD = "correct horse battery staple"
@@ -92,6 +93,16 @@ async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWOR
 async def csrf_of(client: httpx.AsyncClient) -> str:
     """The signed-in client's CSRF token, read from the dashboard."""
     return form_token((await client.get("/admin/")).text)
+
+
+@asynccontextmanager
+async def signed_in(
+    console: Console, email: str, base_url: str = PUBLIC
+) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """A client of the console signed in as `email` (over https: secure cookies), and its CSRF token."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=console.app), base_url=base_url) as client:
+        assert (await sign_in(client, email)).status_code == 303
+        yield client, await csrf_of(client)
 
 
 @dataclass(frozen=True)

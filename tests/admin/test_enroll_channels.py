@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin.enroll import CODE_MASK, MAX_SMS_SEGMENTS, BotName, invite_sms, qr_svg
 from bot.sms_text import fold_to_gsm7
@@ -30,52 +28,10 @@ from storage.models import (
     PatientStatus,
     ScheduledMessage,
 )
-from tests.admin.console import NOW, Console, add_operator, add_token, csrf_of, running_console, seed, sign_in
+from tests.admin.console import NOW, Console, add_operator, add_token, seed, signed_in
 from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram
-from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
-from tests.ocrebot.conftest import SETTING_NAMES
+from tests.fakes.twilio_api import FakeTwilio
 from tests.ocrebot.twilio_app import PUBLIC, SmsPhone
-
-
-@pytest.fixture
-async def channels() -> AsyncIterator[tuple[FakeTelegram, FakeTwilio]]:
-    telegram, twilio = FakeTelegram(), FakeTwilio()
-    await telegram.start()
-    await twilio.start()
-    yield telegram, twilio
-    await twilio.stop()
-    await telegram.stop()
-
-
-@pytest.fixture
-def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No setting from the caller's environment leaks in."""
-    for name in SETTING_NAMES:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-async def live(
-    database_url: str,
-    sessions: async_sessionmaker[AsyncSession],
-    channels: tuple[FakeTelegram, FakeTwilio],
-    no_env: None,
-) -> AsyncIterator[Console]:
-    telegram, twilio = channels
-    async with running_console(
-        database_url,
-        sessions,
-        telegram_bot_token=telegram.token,
-        telegram_api_base_url=telegram.base_url,
-        telegram_webhook_url=f"{PUBLIC}/webhooks/telegram",
-        telegram_webhook_secret="s3cret",
-        twilio_account_sid=ACCOUNT_SID,
-        twilio_auth_token=AUTH_TOKEN,
-        twilio_from_number=FROM_NUMBER,
-        twilio_api_base_url=twilio.base_url,
-        public_base_url=PUBLIC,
-    ) as console:
-        yield console
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
@@ -175,11 +131,8 @@ async def test_the_enrol_form_texts_the_invite_and_the_page_shows_the_link_and_i
     live: Console, channels: tuple[FakeTelegram, FakeTwilio]
 ) -> None:
     _, twilio = channels
-    transport = httpx.ASGITransport(app=live.app)
-    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as client:  # secure cookies: https
-        await add_operator(live.sessions, "nurse@clinic.example", OperatorRole.OPERATOR)
-        assert (await sign_in(client, "nurse@clinic.example")).status_code == 303
-        token = await csrf_of(client)
+    await add_operator(live.sessions, "nurse@clinic.example", OperatorRole.OPERATOR)
+    async with signed_in(live, "nurse@clinic.example") as (client, token):
         form = await client.get("/admin/enroll")
         assert 'name="phone"' in form.text and "SMS is not configured" not in form.text
         bad = await client.post(
@@ -269,9 +222,7 @@ async def test_no_invite_is_made_or_texted_for_a_patient_past_sign_up_or_in_the_
         session.add(
             Invite(code="SANDBOX1", patient_id=sandbox.id, created_at=NOW, expires_at=NOW + timedelta(9))
         )
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=live.app), base_url=PUBLIC) as client:
-        assert (await sign_in(client, "nurse@clinic.example")).status_code == 303
-        token = await csrf_of(client)
+    async with signed_in(live, "nurse@clinic.example") as (client, token):
         for patient_id in (signed_up, sandbox.id):
             url = f"/admin/patients/{patient_id}"
             texted = await client.post(f"{url}/invite", data={"csrf_token": token, "phone": "+34611222666"})
@@ -290,10 +241,8 @@ async def test_the_invite_form_posted_twice_texts_the_invite_once(
     live: Console, channels: tuple[FakeTelegram, FakeTwilio]
 ) -> None:
     _, twilio = channels
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=live.app), base_url=PUBLIC) as client:
-        await add_operator(live.sessions, "nurse@clinic.example", OperatorRole.OPERATOR)
-        assert (await sign_in(client, "nurse@clinic.example")).status_code == 303
-        token = await csrf_of(client)
+    await add_operator(live.sessions, "nurse@clinic.example", OperatorRole.OPERATOR)
+    async with signed_in(live, "nurse@clinic.example") as (client, token):
         done = await client.post("/admin/enroll", data={"csrf_token": token, "display_name": "Lia"})
         url = done.headers["location"].split("?")[0]
         page = await client.get(url)
