@@ -5,7 +5,8 @@ rows become uncertain, never resent); claim a batch and commit at once; for each
 transaction (patient no longer active -> cancelled; no longer planned -> cancelled; past its catch-up
 window or superseded -> expired; due in the patient's quiet hours -> held until they end: `care.catch_up`),
 choose the channel (an address that blocked us is marked so, with a timeline entry, and the next channel
-tried: Telegram, then SMS with consent; none left -> the clinic is flagged, `storage.reachability`),
+tried: Telegram, then SMS with consent; none left -> the clinic is flagged, `storage.reachability`; a request
+for a typed number's YES goes only to that address, before consent),
 render, send outside any transaction, then record the outcome in a new transaction. Sends run
 concurrently, bounded; one patient's rows go in due order. Provider limits live in the senders. Logs carry
 ids only, never names, addresses or text. Imports `care`, `storage`, `bot` channels.
@@ -30,7 +31,7 @@ from bot.channels.base import Option, Sender, SendResult, tag_option
 from care import catch_up
 from care.clock import Clock
 from care.plan import ReminderPlan
-from storage import outbox, patients, plans, reachability
+from storage import outbox, patients, plans, reachability, sms
 from storage.models import (
     AddressState,
     Channel,
@@ -239,7 +240,7 @@ class Dispatcher:
                 log.info("message %s cancelled: turned off", message.id)
                 return _Outcome.CANCELLED
             decision = catch_up.decide_unplanned(message.due_at, now, job.catch_up, self._quiet(patient))
-        else:  # an operator's one-off: a person chose to send it now, whatever the hour
+        else:  # an operator's one-off, an SMS confirmation: a person chose to send it now, whatever the hour
             decision = catch_up.SEND
         if decision.fate is catch_up.Fate.DEFER and decision.resume_at is not None:
             await outbox.mark_retry(
@@ -283,6 +284,8 @@ class Dispatcher:
             if web is None:
                 return Channel.WEB, None, f"patient-{patient.id}"
             return Channel.WEB, web.id, web.address
+        if message.kind == outbox.SMS_CONFIRM:  # asks a typed number for its consent: that address only
+            return await self._confirming(session, message, addresses)
         channels = (message.channel,) if message.channel is not None else self._channel_order
         for channel in channels:
             if channel not in self._senders or channel is Channel.WEB:
@@ -293,6 +296,18 @@ class Dispatcher:
             if address is not None:
                 return channel, address.id, address.address
         return None
+
+    async def _confirming(
+        self, session: AsyncSession, message: ClaimedMessage, addresses: list[ChannelAddress]
+    ) -> tuple[Channel, int | None, str] | None:
+        """The address a confirmation request is for, while it is active and SMS is on; else None."""
+        key_of = select(ScheduledMessage.dedupe_key).where(ScheduledMessage.id == message.id)
+        key = await session.scalar(key_of)
+        address_id = sms.confirm_address_id(key or "")
+        address = next((a for a in addresses if a.id == address_id and a.channel is Channel.SMS), None)
+        if address is None or Channel.SMS not in self._senders:
+            return None
+        return Channel.SMS, address.id, address.address
 
     async def _record(
         self, session: AsyncSession, message: ClaimedMessage, step: _Send, result: SendResult

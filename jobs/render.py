@@ -46,10 +46,10 @@ class OutboxRenderer:
     async def __call__(
         self, session: AsyncSession, message: ClaimedMessage, patient: Patient, channel: Channel
     ) -> Rendered:
-        if message.kind == outbox.ONE_OFF:  # an operator's words, sent as they wrote them
+        if message.kind in outbox.QUEUED_TEXT_KINDS:  # words written when queued, sent as they are
             text = await patients.queued_text(session, message.id)
             if text is None:
-                raise LookupError(f"one-off message {message.id} has no queued text")
+                raise LookupError(f"{message.kind} message {message.id} has no queued text")
             return Rendered(text, ())
         if message.kind == TIP_KIND:  # a weekly tip: a library topic, not a template
             return await render_tip(session, patient, channel)

@@ -106,6 +106,7 @@ async def start_services(
             alerter=alerter,
             triage_policy=policy,
             default_emergency_number=settings.default_emergency_number,
+            sms_enabled=settings.sms_enabled,
         )
         senders: dict[Channel, Sender] = {Channel.WEB: WebSender()}
         if settings.telegram_enabled and works:

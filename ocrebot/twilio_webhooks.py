@@ -3,22 +3,26 @@
 Every request must carry a valid `X-Twilio-Signature` over PUBLIC_BASE_URL + path (+ query) and its form
 params (twilio's `RequestValidator`); a missing or wrong one is answered 403 and changes nothing. The
 routes read `request.app.state.services`: `settings`, `sessions`, `clock`, `dialog` (the engine), `plan`.
+A number typed in another channel gets no dialog until it answers YES (`storage.sms.confirm`): anything
+else it sends is answered with that question, so a stranger holding it learns nothing of the patient.
 Logs carry kinds and ids, never numbers or text.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator
 
 from bot.channels import sms_in
 from bot.dialog.phones import to_e164
 from storage import sms
-from storage.models import AddressState
+from storage.models import AddressState, Patient
 from storage.plans import replan_patient
 
 log = logging.getLogger(__name__)
@@ -63,6 +67,11 @@ async def inbound_sms(request: Request) -> Response:
         if address is not None and address.state is not AddressState.ACTIVE:
             log.info("sms from an address that is %s: not answered", address.state.value)
             return _twiml([])
+        owner = await session.get(Patient, address.patient_id) if address is not None else None
+        if address is not None and owner is not None and sms.awaiting_yes(owner, address):
+            return await _awaiting_yes(session, services, inbound, number, language, now)
+        if inbound.kind is sms_in.Kind.YES:  # nothing awaited: an answer for the dialog, as any text
+            inbound = sms_in.Inbound(sms_in.Kind.DIALOG, inbound.text)
         if address is None and inbound.kind is not sms_in.Kind.JOIN:
             body = str(form.get("Body", "")).strip()
             if not (sms_in.looks_like_code(body) and await sms.invite_exists(session, body)):
@@ -72,6 +81,20 @@ async def inbound_sms(request: Request) -> Response:
     async with services.sessions() as session:
         language = await sms.patient_language(session, number) or language
     return _twiml([sms_in.render(reply, language) for reply in replies])
+
+
+async def _awaiting_yes(
+    session: AsyncSession, services: Any, inbound: sms_in.Inbound, number: str, language: str, now: datetime
+) -> Response:
+    """A number typed in another channel, not yet confirmed: YES turns its reminders on; anything else gets
+    the question again, and no dialog (whoever holds the phone learns nothing of the patient)."""
+    if inbound.kind is not sms_in.Kind.YES:
+        return _twiml([sms_in.say(language, "awaiting_yes")])
+    patient_id = await sms.confirm(session, number, now)
+    if patient_id is not None:
+        await replan_patient(session, patient_id, services.plan, now)
+        log.info("sms confirmed by the phone (patient %s)", patient_id)
+    return _twiml([sms_in.say(language, "sms_on")])
 
 
 @router.post("/status")

@@ -43,6 +43,10 @@ SM = ScheduledMessage
 _OUTCOME_FROM = (MessageStatus.CLAIMED, MessageStatus.UNCERTAIN)
 LEASE_EXPIRED_ERROR = "lease expired before the outcome was recorded"
 ONE_OFF = "one_off"  # an operator's message, its text queued in message_log (`storage.patients.queue_text`)
+# The request for a typed number's own YES (`storage.sms.queue_confirmation`): its text queued as a one-off's,
+# sent only by SMS to that one address, and before the SMS consent it asks for (`jobs.dispatcher`).
+SMS_CONFIRM = "sms_confirm"
+QUEUED_TEXT_KINDS = frozenset({ONE_OFF, SMS_CONFIRM})  # rows whose words were written when queued
 
 
 @dataclass(frozen=True)

@@ -55,9 +55,9 @@ JOB_MESSAGES: dict[str, JobMessage] = {
     alerts.NUDGE_KIND: JobMessage(catch_up=NUDGE_CATCH_UP),  # jobs.followups: one per unanswered check-in
 }
 
-# Kinds no plan writes (a job's tip or check-in nudge, an operator's one-off): a replan never cancels them;
-# pause, stop and erase still do.
-OFF_PLAN_KINDS = frozenset({*JOB_MESSAGES, outbox.ONE_OFF})
+# Kinds no plan writes (a job's tip or check-in nudge, an operator's one-off, an SMS confirmation request): a
+# replan never cancels them; pause, stop and erase still do.
+OFF_PLAN_KINDS = frozenset({*JOB_MESSAGES, *outbox.QUEUED_TEXT_KINDS})
 
 
 @dataclass(frozen=True)

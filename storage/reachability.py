@@ -84,9 +84,16 @@ async def set_state_of(
 
 
 async def record_switch(
-    session: AsyncSession, patient_id: int, channel: Channel, state: AddressState, now: datetime, cause: str
+    session: AsyncSession,
+    patient_id: int,
+    channel: Channel,
+    state: AddressState,
+    now: datetime,
+    cause: str,
+    *,
+    action: str | None = None,
 ) -> CheckIn | None:
-    """Adds the timeline entry of a channel switch, then checks reachability (see `check`)."""
+    """Adds the timeline entry of a channel switch (`action`, else the state's), then checks reachability."""
     patient = await session.get_one(Patient, patient_id, populate_existing=True)
     usable = await usable_channels(session, patient)
     session.add(
@@ -94,7 +101,7 @@ async def record_switch(
             at=now,
             actor_type=ActorType.SYSTEM,
             patient_id=patient_id,
-            action=SWITCH_ACTIONS[state],
+            action=action or SWITCH_ACTIONS[state],
             detail={"channel": channel.value, "cause": cause, "now_via": [c.value for c in usable]},
         )
     )

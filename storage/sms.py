@@ -1,11 +1,13 @@
-"""What SMS webhooks change: opt-out and opt-in of a number, delivery statuses, and the look-ups they need.
+"""What SMS webhooks change: opt-out and opt-in of a number, its own YES, delivery statuses, and look-ups.
 
 Owns the STOP rule (the address is opted out, the patient's SMS consent is withdrawn, nothing more goes to
-that number: pending rows fall back to Telegram, or are cancelled and the clinic flagged when none is
-left), START (the address is usable again and the consent back; the caller replans), each switch in the
-patient's timeline (`storage.reachability`), and delivery callbacks (recorded on the message_log rows
-and the outbox row of the provider's message id, idempotent and never moving backwards: callbacks arrive
-late, twice or out of order). Nothing here commits; the caller owns the transaction.
+that number: a pending confirmation request is cancelled, other pending rows fall back to Telegram, or are
+cancelled and the clinic flagged when none is left), START (the address is usable again and the consent
+back; the caller replans), the confirmation of a number typed in another channel (one request per address
+is queued, `queue_confirmation`; until the phone answers YES, `confirm`, the patient has no SMS consent),
+each switch in the patient's timeline (`storage.reachability`), and delivery callbacks (recorded on the
+message_log rows and the outbox row of the provider's message id, idempotent and never moving backwards:
+callbacks arrive late, twice or out of order). Nothing here commits; the caller owns the transaction.
 Must not import `bot`, `jobs`, `admin` or `ocrebot`.
 """
 
@@ -16,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import reachability
+from storage import patients, reachability
 from storage.models import (
     AddressState,
     Channel,
@@ -27,12 +29,14 @@ from storage.models import (
     Patient,
     ScheduledMessage,
 )
+from storage.outbox import SMS_CONFIRM
 
 # Twilio's message statuses, in the order a message moves through them; the last four are final.
 _RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 5,
          "undelivered": 6, "failed": 6, "canceled": 6, "partially_delivered": 4}  # fmt: skip
 FAILED_STATUSES = frozenset({"undelivered", "failed"})
 OPTED_OUT_CODE = "21610"
+CONFIRMED_ACTION = "sms_confirmed"  # the timeline entry of a phone's YES
 _SENT_LIKE = (MessageStatus.SENT, MessageStatus.UNCERTAIN)
 
 
@@ -88,6 +92,11 @@ async def opt_out(
     )
     sms_only = ScheduledMessage.channel == Channel.SMS
     pending = (ScheduledMessage.patient_id == patient.id, ScheduledMessage.status == MessageStatus.PENDING)
+    await session.execute(  # a request for this number's YES is for this number only: never another channel
+        update(ScheduledMessage)
+        .where(*pending, ScheduledMessage.kind == SMS_CONFIRM)
+        .values(status=MessageStatus.CANCELLED, last_error="recipient opted out of SMS", updated_at=now)
+    )
     if others is not None:  # Telegram takes over what was pinned to SMS
         await session.execute(
             update(ScheduledMessage).where(*pending, sms_only).values(channel=None, updated_at=now)
@@ -122,6 +131,65 @@ async def opt_in(session: AsyncSession, number: str, now: datetime) -> int | Non
     if switched:
         cause = "sms: the patient texted START"
         await reachability.record_switch(session, patient.id, Channel.SMS, AddressState.ACTIVE, now, cause)
+    return patient.id
+
+
+def awaiting_yes(patient: Patient, address: ChannelAddress) -> bool:
+    """Tells whether the number waits for its own YES: active, its patient consented, but not to SMS."""
+    consented = patient.consented_at is not None
+    return address.state is AddressState.ACTIVE and consented and not patient.sms_consent
+
+
+def confirm_key(address_id: int) -> str:
+    """Returns the dedupe key of an address's confirmation request: one per address, ever."""
+    return f"{SMS_CONFIRM}:{address_id}"
+
+
+def confirm_address_id(dedupe_key: str) -> int | None:
+    """Returns the address a confirmation request's dedupe key names, or None for another key."""
+    prefix, _, rest = dedupe_key.partition(":")
+    return int(rest) if prefix == SMS_CONFIRM and rest.isdigit() else None
+
+
+async def queue_confirmation(
+    session: AsyncSession, patient_id: int, address_id: int, text: str, now: datetime
+) -> bool:
+    """Queues the address's confirmation request, due now, `text` as written; False if queued before."""
+    key = confirm_key(address_id)
+    earlier = await session.scalar(
+        select(ScheduledMessage.id).where(
+            ScheduledMessage.patient_id == patient_id, ScheduledMessage.dedupe_key == key
+        )
+    )
+    if earlier is not None:
+        return False
+    row = ScheduledMessage(
+        patient_id=patient_id, kind=SMS_CONFIRM, dedupe_key=key, due_at=now, channel=Channel.SMS,
+        status=MessageStatus.PENDING, attempts=0, created_at=now, updated_at=now,
+    )  # fmt: skip
+    session.add(row)
+    await session.flush()
+    await patients.queue_text(
+        session, patient_id=patient_id, channel=Channel.SMS, text=text, scheduled_message_id=row.id, now=now
+    )
+    return True
+
+
+async def confirm(session: AsyncSession, number: str, now: datetime) -> int | None:
+    """Turns SMS on for the patient whose number answered YES (see `awaiting_yes`); returns the patient id,
+    None when the number waits for nothing. The switch goes in the timeline; the caller replans."""
+    address = await sms_address(session, number)
+    if address is None:
+        return None
+    patient = await session.get_one(Patient, address.patient_id)
+    if not awaiting_yes(patient, address):
+        return None
+    patient.sms_consent, patient.updated_at = True, now
+    await session.flush()
+    cause = "sms: the phone replied YES to the confirmation"
+    await reachability.record_switch(
+        session, patient.id, Channel.SMS, AddressState.ACTIVE, now, cause, action=CONFIRMED_ACTION
+    )
     return patient.id
 
 

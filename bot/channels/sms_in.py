@@ -3,7 +3,8 @@ become SMS bodies and TwiML.
 
 Owns the SMS keywords, matched on the whole message whatever its case, spaces or punctuation: the carrier
 ones (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT, or Twilio's `OptOutType=STOP`, opt
-out; START, UNSTOP opt in; HELP, INFO answer who we are) and ours for the dialog (JOIN [code], NEXT, DONE,
+out; START, UNSTOP opt in; HELP, INFO answer who we are; YES, SI from a number typed in another channel
+turns its reminders on, `Kind.YES`) and ours for the dialog (JOIN [code], NEXT, DONE,
 CHANGE, LEARN, PAUSE, RESUME, MENU, DELETE, ENGLISH, ESPANOL, TIPS [ON|OFF], QUIET [hours|OFF|DEFAULT],
 EXPORT, with Spanish aliases such as CONSEJOS [SI|NO]), and how options go over SMS: "Reply 1 for ..., 2 for
 ..." and, for commands, "Text NEXT for ...". Translates only: no database, no rules. Must not import
@@ -29,6 +30,7 @@ from storage.models import Channel
 OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
 OPT_IN_WORDS = frozenset({"START", "UNSTOP"})
 HELP_WORDS = frozenset({"HELP", "INFO", "AYUDA"})
+YES_WORDS = frozenset({"YES", "SI"})  # "Sí!", "yes 👍": the phone's own consent, when one is awaited
 JOIN_WORDS = frozenset({"JOIN", "ALTA"})
 QUIET_WORDS = frozenset({"QUIET", "SILENCIO"})  # "QUIET 22:00-07:00", "QUIET OFF", "QUIET": /quiet
 COMMAND_WORDS = {
@@ -71,6 +73,8 @@ TEXTS = {
         ),
         "opted_in": "You will get texts from us again. Text STOP to stop, HELP for help.",
         "invalid_number": "We could not read your phone number, so nothing was saved.",
+        "sms_on": "Thanks! Your appointment reminders will come to this number too. Text STOP to stop.",
+        "awaiting_yes": "Reply YES to get your appointment reminders at this number. Not you? Reply STOP.",
     },
     "es": {
         "help": (
@@ -82,6 +86,12 @@ TEXTS = {
         "join_first": "",
         "opted_in": "Volvera a recibir nuestros mensajes. Envie STOP para parar o HELP para ayuda.",
         "invalid_number": "No pudimos leer su numero de telefono, asi que no se guardo nada.",
+        "sms_on": (
+            "¡Gracias! Los recordatorios de sus citas llegaran tambien a este numero. Envie STOP para parar."
+        ),
+        "awaiting_yes": (
+            "Responda SI para recibir aqui los recordatorios de sus citas. ¿No es usted? Responda STOP."
+        ),
     },
 }
 
@@ -92,6 +102,7 @@ class Kind(StrEnum):
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"
     HELP = "help"
+    YES = "yes"  # the dialog's, unless the number awaits its own YES
     JOIN = "join"
     DIALOG = "dialog"
 
@@ -120,6 +131,8 @@ def read(body: str, opt_out_type: str | None = None) -> Inbound:
         return Inbound(Kind.OPT_IN, None)
     if (opt_out_type or "").upper() == "HELP" or word in HELP_WORDS:
         return Inbound(Kind.HELP, None)
+    if word in YES_WORDS:
+        return Inbound(Kind.YES, body)
     tokens = body.split()
     if tokens and keyword(tokens[0]) in JOIN_WORDS:
         code = tokens[1].strip(".,!") if len(tokens) == 2 else None

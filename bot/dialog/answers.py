@@ -81,6 +81,12 @@ def read(event: InboundEvent, options: tuple[Option, ...], step: Step) -> Answer
     return Answer(text=text, option=option, contact=event.contact_phone)
 
 
+def is_bare_yes(text: str | None) -> bool:
+    """Tells whether the text is just "yes" ("Yes!", "sí", "YES 👍"), the word SMS consent is given with."""
+    plain = "".join(char for char in normalize(clean(text)) if char.isalnum())
+    return plain in ("yes", "si")
+
+
 def match_option(text: str, options: tuple[Option, ...], *, numbered: bool) -> str | None:
     """Returns the key of the option `text` picks, or None."""
     plain = normalize(text).rstrip(".!")

@@ -72,6 +72,7 @@ class DialogEngine:
 
     sessions: the database's session maker. plan: the reminder plan replans use. clock: where "now" comes
     from. default_timezone, default_language: for a patient who has not said yet (Settings).
+    sms_enabled: SMS is configured, so a number typed at sign-up is texted for its own YES.
     """
 
     def __init__(
@@ -85,6 +86,7 @@ class DialogEngine:
         alerter: Alerter | None = None,
         triage_policy: TriagePolicy | None = None,
         default_emergency_number: str | None = None,
+        sms_enabled: bool = False,
     ) -> None:
         self._sessions = sessions
         self._plan = plan
@@ -95,6 +97,7 @@ class DialogEngine:
         self._alerter = alerter or LoggingAlerter()
         self._policy = triage_policy
         self._emergency_number = default_emergency_number
+        self._sms_enabled = sms_enabled
 
     async def step(self, event: InboundEvent) -> list[Reply]:
         """Handles one event from one address and returns the replies to send back, in order."""
@@ -143,6 +146,7 @@ class DialogEngine:
                 asker=flows.ask_current,
                 policy=self._policy,
                 emergency_number=self._emergency_number,
+                sms_on=self._sms_enabled,
             )
             if event.channel is Channel.TELEGRAM and conversation.address.state is AddressState.BLOCKED:
                 await _restore(session, conversation.address.id, now)

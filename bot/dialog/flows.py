@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bot.dialog import account, answers, checkins, commands, dose_commands, invites, learn, signup
 from bot.dialog.turn import Step, Turn
-from storage.models import PatientStatus
+from storage.models import Channel, PatientStatus
 
 FLOWS: dict[str, dict[str, Step]] = {
     signup.FLOW: signup.STEPS,
@@ -56,6 +56,9 @@ async def route(turn: Turn) -> None:
         return
     issue = answers.problem(event, step)
     if step is None:
+        if issue is None and _sms_already_on(turn):  # YES again from a number that already said it
+            turn.say("sms_already_on")
+            return
         if issue is None and await learn.pick_by_number(turn):  # "2" by SMS after a list of topics
             return
         if issue is None and event.text and learn.answer_question(turn, answers.clean(event.text)):
@@ -79,3 +82,8 @@ async def route(turn: Turn) -> None:
         await turn.ask()
         return
     await step.handle(turn, answer)
+
+
+def _sms_already_on(turn: Turn) -> bool:
+    event = turn.event
+    return event.channel is Channel.SMS and turn.patient.sms_consent and answers.is_bare_yes(event.text)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.plan import ReminderPlan
-from storage import erasure
+from storage import erasure, sms
 from storage.models import (
     ActorType,
     AuditLog,
@@ -131,12 +131,28 @@ async def sms_number_owner(session: AsyncSession, number: str) -> int | None:
     )
 
 
-async def add_sms_address(session: AsyncSession, patient_id: int, number: str, now: datetime) -> None:
-    """Adds an SMS address to the patient, unless they already have it."""
-    if await sms_number_owner(session, number) is None:
-        session.add(
-            ChannelAddress(patient_id=patient_id, channel=Channel.SMS, address=number, state_changed_at=now)
+async def add_sms_address(
+    session: AsyncSession, patient_id: int, number: str, now: datetime
+) -> ChannelAddress | None:
+    """Adds an SMS address to the patient unless they have it; returns theirs (None: another patient's)."""
+    address = await sms.sms_address(session, number)
+    if address is None:
+        address = ChannelAddress(
+            patient_id=patient_id, channel=Channel.SMS, address=number, state_changed_at=now
         )
+        session.add(address)
+        await session.flush()
+    return address if address.patient_id == patient_id else None
+
+
+async def ask_sms_yes(
+    session: AsyncSession, patient: Patient, address: ChannelAddress, text: str, now: datetime
+) -> bool:
+    """Queues `text` to the number asking for its own YES, once per address; True while one is awaited."""
+    if not sms.awaiting_yes(patient, address):
+        return False
+    await sms.queue_confirmation(session, patient.id, address.id, text, now)
+    return True
 
 
 async def find_invite(session: AsyncSession, code: str) -> Invite | None:

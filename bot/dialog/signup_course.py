@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.dialog import course, records
+from bot.dialog import course, records, texts
 from bot.dialog.course import Stage
 from bot.dialog.events import Reply
 from bot.dialog.schedule_view import format_clock, format_day, format_when, preview_lines
@@ -97,7 +97,7 @@ async def ask_summary(turn: Turn) -> Reply:
 
 
 async def finish(turn: Turn) -> None:
-    """Stores the course, doses and SMS address, activates the patient and plans their reminders."""
+    """Stores the course, doses and SMS address (texted for its own YES), activates and plans reminders."""
     data, formulation = turn.data, formulation_of(turn)
     active, _ = await course.load(turn)
     known = await known_given(turn)
@@ -113,12 +113,17 @@ async def finish(turn: Turn) -> None:
         course.add_dose(
             turn, active, number_next, planned_at=appointment_at, location=data.get("place") or None
         )
-    if data.get("phone"):
-        await records.add_sms_address(turn.session, turn.patient.id, data["phone"], turn.now)
-        turn.patient.sms_consent = True
+    texted = False
+    if data.get("phone"):  # SMS waits for the phone's own YES: a typo must not text a stranger reminders
+        address = await records.add_sms_address(turn.session, turn.patient.id, data["phone"], turn.now)
+        if address is not None and turn.sms_on:
+            request = texts.say(turn.lang, "sms_confirm_request")
+            texted = await records.ask_sms_yes(turn.session, turn.patient, address, request, turn.now)
     turn.patient.status = PatientStatus.ACTIVE
     turn.patient_changed()
     turn.replan = True
     turn.idle()
     turn.note("signup_done", name=turn.patient.display_name)
+    if texted:
+        turn.note("sms_confirm_sent", phone=data["phone"])
     await turn.ask()

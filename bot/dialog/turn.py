@@ -74,6 +74,7 @@ class Turn:
     policy: TriagePolicy | None = None  # check-in triage (None: the default policy)
     emergency_number: str | None = None  # quoted when the patient's country's number is unknown
     alerts: list[Alert] = field(default_factory=list)  # flagged check-ins, alerted after the commit
+    sms_on: bool = False  # SMS is configured: a typed number can be texted for its own YES
 
     @property
     def lang(self) -> str:

@@ -175,4 +175,3 @@ async def test_the_export_holds_nothing_of_another_patient(session: AsyncSession
 
 async def test_an_unknown_patient_has_no_export(session: AsyncSession) -> None:
     assert await export_patient(session, 4040, NOW) is None
-

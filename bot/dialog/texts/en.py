@@ -113,8 +113,8 @@ TEXTS: dict[str, str] = {
     "skip": "Skip",
     "ask_phone": (
         "Would you also like reminders by text message (SMS)? Share your contact, or type your number with "
-        "its country code (like +34 600 000 000). Sending it means you agree to get these reminders by SMS; "
-        "you can stop them any time."
+        "its country code (like +34 600 000 000). To keep your privacy, texts start only once you reply YES "
+        "from that phone. You can stop them any time."
     ),
     "phone_no": "No, thanks",
     "phone_share": "Share my number",
@@ -145,6 +145,15 @@ TEXTS: dict[str, str] = {
     "signup_done": (
         "You're all set, {name}! I'll send your reminders at those times. Send /help to see what I can do."
     ),
+    "sms_confirm_sent": (
+        "I've sent a text to {phone}. Reply YES from that phone to get your reminders by text too, as a "
+        "backup. Until then (or if you don't), they come here on Telegram."
+    ),
+    # the text to a number typed at sign-up: no condition, no treatment named (it may be a stranger's)
+    "sms_confirm_request": (
+        "Clinic reminders: reply YES to get your appointment reminders here. Not you? Reply STOP."
+    ),
+    "sms_already_on": "Text reminders are already on for this number. Text STOP to stop them.",
     # reminder labels
     "touch_reminder_7_days": "reminder: your appointment is in a week",
     "touch_reminder_day_before": "reminder: your appointment is tomorrow",

@@ -119,8 +119,8 @@ TEXTS: dict[str, str] = {
     "skip": "Omitir",
     "ask_phone": (
         "¿Quieres recibir también los recordatorios por mensaje de texto (SMS)? Comparte tu contacto o "
-        "escribe tu número con el prefijo del país (como +34 600 000 000). Al enviarlo aceptas recibir "
-        "estos recordatorios por SMS; puedes pararlos cuando quieras."
+        "escribe tu número con el prefijo del país (como +34 600 000 000). Por tu privacidad, los SMS "
+        "empiezan solo cuando respondas SÍ desde ese teléfono. Puedes pararlos cuando quieras."
     ),
     "phone_no": "No, gracias",
     "phone_share": "Compartir mi número",
@@ -152,6 +152,16 @@ TEXTS: dict[str, str] = {
         "¡Todo listo, {name}! Te enviaré los recordatorios en esos momentos. Envía /help para ver lo que "
         "puedo hacer."
     ),
+    "sms_confirm_sent": (
+        "He enviado un SMS al {phone}. Responde SÍ desde ese teléfono para recibir también tus recordatorios "
+        "por SMS, como respaldo. Mientras tanto (o si no respondes), llegarán aquí por Telegram."
+    ),
+    # the text to a number typed at sign-up: no condition, no treatment named (it may be a stranger's)
+    "sms_confirm_request": (
+        "Recordatorios de tu clínica: responde SÍ para recibir aquí los recordatorios de tus citas. "
+        "¿No eres tú? Responde STOP."
+    ),
+    "sms_already_on": "Los recordatorios por SMS ya están activos en este número. Envía STOP para pararlos.",
     # reminder labels
     "touch_reminder_7_days": "recordatorio: tu cita es en una semana",
     "touch_reminder_day_before": "recordatorio: tu cita es mañana",

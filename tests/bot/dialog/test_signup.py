@@ -73,7 +73,8 @@ async def test_whole_signup_in_english_stores_the_course_and_plans_reminders(
         "Europe/Madrid",
         "ES",
     )
-    assert patient.consented_at is not None and patient.sms_consent
+    assert patient.consented_at is not None and not patient.sms_consent  # SMS waits for the phone's own YES
+    assert "YES" not in chat.text  # SMS is not configured here: no text is promised
     async with sessions() as session:
         course = await session.scalar(select(TreatmentCourse).where(TreatmentCourse.patient_id == patient.id))
         assert course is not None and course.formulation is Formulation.IV

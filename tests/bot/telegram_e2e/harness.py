@@ -59,6 +59,7 @@ class Bot:
     overall_per_s: float = 30.0
     concurrency: int = 64
     wait_s: float = WAIT_S  # how long one update may take to be handled before the test fails
+    sms_enabled: bool = False  # SMS configured: a typed number is texted for its own YES
     channel: TelegramChannel | None = None
     dialog: DialogEngine | None = None
     errors: list[BaseException] = field(default_factory=list)
@@ -70,7 +71,12 @@ class Bot:
         """Builds a new engine and channel (on `sessions` if given) and starts polling."""
         self.sessions = sessions or self.sessions
         self.dialog = DialogEngine(
-            self.sessions, self.plan, self.clock, default_timezone="UTC", default_language="en"
+            self.sessions,
+            self.plan,
+            self.clock,
+            default_timezone="UTC",
+            default_language="en",
+            sms_enabled=self.sms_enabled,
         )
         self.channel = TelegramChannel(
             token=self.fake.token,

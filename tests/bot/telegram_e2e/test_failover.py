@@ -1,5 +1,6 @@
 """Channel failover with consent: block -> SMS -> unblock, each switch in the timeline, the clinic told when
-no channel is left.
+no channel is left. SMS consent comes from the phone: the number typed at sign-up replies YES to our signed
+Twilio webhook first.
 
 The real `TelegramChannel` and dialog engine against the fake Bot API; the real dispatcher with the Telegram
 sender (same fake) and the SMS sender (the real twilio client against the fake Twilio); the production
@@ -36,6 +37,7 @@ from storage.models import (
     ScheduledMessage,
 )
 from tests.bot.telegram_e2e.harness import Bot, SignUp, sign_up_as
+from tests.bot.telegram_e2e.phones import phones
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
 
@@ -147,17 +149,35 @@ async def _send_next(
         return await session.get_one(ScheduledMessage, row.id)
 
 
+async def _signed_up_with_sms(
+    bot: Bot,
+    twilio: FakeTwilio,
+    sessions: async_sessionmaker[AsyncSession],
+    plan: ReminderPlan,
+    clock: FakeClock,
+) -> Patient:
+    """Signs WITH_PHONE up in Telegram, then their phone replies YES: SMS is on."""
+    await sign_up_as(bot.user(WITH_PHONE.chat_id, WITH_PHONE.language), WITH_PHONE)
+    assert not (await _patient(sessions, WITH_PHONE.chat_id)).sms_consent  # typed, not yet confirmed
+    assert WITH_PHONE.phone is not None
+    async with phones(sessions, plan, clock, twilio) as phone:
+        [answer] = await phone(WITH_PHONE.phone).text("yes")
+    assert "Thanks" in answer
+    patient = await _patient(sessions, WITH_PHONE.chat_id)
+    assert patient.sms_consent
+    return patient
+
+
 async def test_a_blocked_chat_switches_to_sms_at_once_and_a_new_start_switches_back(
     bot: Bot,
     dispatcher: Dispatcher,
     twilio: FakeTwilio,
     sessions: async_sessionmaker[AsyncSession],
+    plan: ReminderPlan,
     clock: FakeClock,
 ) -> None:
     user = bot.user(WITH_PHONE.chat_id, WITH_PHONE.language)
-    await sign_up_as(user, WITH_PHONE)
-    patient = await _patient(sessions, WITH_PHONE.chat_id)
-    assert patient.sms_consent
+    patient = await _signed_up_with_sms(bot, twilio, sessions, plan, clock)
 
     await user.push(_kicked(WITH_PHONE.chat_id, blocked=True))
     assert await _state(sessions, WITH_PHONE.chat_id) is AddressState.BLOCKED  # before any send failed
@@ -197,11 +217,10 @@ async def test_a_403_on_send_marks_the_chat_blocked_and_the_same_message_goes_by
     dispatcher: Dispatcher,
     twilio: FakeTwilio,
     sessions: async_sessionmaker[AsyncSession],
+    plan: ReminderPlan,
     clock: FakeClock,
 ) -> None:
-    user = bot.user(WITH_PHONE.chat_id, WITH_PHONE.language)
-    await sign_up_as(user, WITH_PHONE)
-    patient = await _patient(sessions, WITH_PHONE.chat_id)
+    patient = await _signed_up_with_sms(bot, twilio, sessions, plan, clock)
     fake.blocked_chats.add(WITH_PHONE.chat_id)  # blocked without Telegram telling us
 
     row = await _send_next(sessions, dispatcher, clock, patient.id)
