@@ -53,3 +53,16 @@ async def test_the_pause_button_pauses_and_the_acknowledge_form_takes_the_flag(c
     assert row is not None and row.ack_note == "phoned her"
     forged = await console.client.post(f"/admin/patients/{seeded.active}/resume", data={"csrf_token": "x"})
     assert forged.status_code == 403
+
+
+async def test_the_patient_page_shows_an_sms_number_awaiting_its_yes(console: Console) -> None:
+    seeded = await seed(console.sessions)
+    await _signed_in(console)
+    page = await console.client.get(f"/admin/patients/{seeded.paused}")
+    assert "+34600111222" in page.text and "awaiting YES" not in page.text  # Bea's phone said yes
+    async with console.sessions() as session, session.begin():
+        bea = await session.get_one(Patient, seeded.paused)
+        bea.consented_at = bea.created_at
+        bea.sms_consent = False  # typed in Telegram, texted, not yet confirmed
+    page = await console.client.get(f"/admin/patients/{seeded.paused}")
+    assert "awaiting YES" in page.text

@@ -72,3 +72,13 @@ def test_replies_go_back_as_twiml_messages() -> None:
     root = ElementTree.fromstring(sms_in.twiml(["one", "two & <three>"]))
     assert [m.text for m in root.iter("Message")] == ["one", "two & <three>"]
     assert list(ElementTree.fromstring(sms_in.twiml([]))) == []
+
+
+@pytest.mark.parametrize("body", ["YES", "yes", " Yes. ", "yes!!", "Yes 👍", "Sí", "si", "SÍ!", "sí."])
+def test_yes_is_read_whatever_its_case_accents_punctuation_or_emoji(body: str) -> None:
+    assert sms_in.read(body) == sms_in.Inbound(Kind.YES, body)  # the text kept: the dialog may want it
+
+
+@pytest.mark.parametrize("body", ["yes please call me", "Yesterday", "sin"])
+def test_yes_inside_other_words_is_dialog_text(body: str) -> None:
+    assert sms_in.read(body).kind is Kind.DIALOG

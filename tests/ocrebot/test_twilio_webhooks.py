@@ -508,3 +508,17 @@ async def test_stop_from_an_sms_only_patient_is_in_their_timeline_and_flags_the_
     async with sessions() as session:
         flag = await session.get_one(CheckIn, flags[0].id)
     assert flag.acknowledged_at is not None and flag.ack_note == "cleared: reachable again by sms"
+
+
+async def test_yes_from_a_number_that_already_consented_gets_a_calm_answer_and_changes_nothing(
+    phone: SmsPhone, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await sign_up_by_sms(phone)
+    before = await count(sessions, AuditLog)
+    [answer] = await phone.text("Yes!")
+    assert "already on" in answer and "STOP" in answer
+    address = await sms_address(sessions)
+    async with sessions() as session:
+        patient = await session.get_one(Patient, address.patient_id)
+    assert patient.sms_consent and address.state is AddressState.ACTIVE
+    assert await count(sessions, AuditLog) == before

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.dialog import DialogEngine
+from bot.dialog import DialogEngine, texts
 from care.clock import FakeClock
 from care.formulation import Formulation
 from care.plan import ReminderPlan
+from storage import patients, sms
 from storage.models import (
     Channel,
     ChannelAddress,
@@ -23,7 +24,8 @@ from storage.models import (
     ScheduledMessage,
     TreatmentCourse,
 )
-from tests.bot.dialog.helpers import Chat, patient_of, snapshot
+from storage.outbox import SMS_CONFIRM
+from tests.bot.dialog.helpers import START, Chat, patient_of, sign_up, snapshot
 
 
 async def test_whole_signup_in_english_stores_the_course_and_plans_reminders(
@@ -306,3 +308,29 @@ async def test_a_date_without_a_time_asks_for_the_time_and_a_past_date_is_refuse
     assert "What time is it on Thu, Dec 3, 2026?" in chat.text
     await chat.send("2pm")
     assert "Where is the appointment" in chat.text
+
+
+async def test_with_sms_on_a_typed_number_is_texted_once_for_its_own_yes(
+    sessions: async_sessionmaker[AsyncSession], plan: ReminderPlan, clock: FakeClock
+) -> None:
+    engine = DialogEngine(
+        sessions, plan, clock, default_timezone="UTC", default_language="en", sms_enabled=True
+    )
+    chat = Chat(engine, "tg-sms-on")
+    await sign_up(chat, phone="+34 600 123 456")
+    assert (
+        "Reply YES from that phone" in chat.text and "+34600123456" in chat.text and "Telegram" in chat.text
+    )
+    await chat.choose("confirm")  # the summary's button again: stale, nothing is queued twice
+
+    patient = await patient_of(sessions, chat.address)
+    assert patient.consented_at is not None and not patient.sms_consent
+    async with sessions() as session, session.begin():
+        [row] = await session.scalars(select(ScheduledMessage).where(ScheduledMessage.kind == SMS_CONFIRM))
+        address = await session.get_one(ChannelAddress, sms.confirm_address_id(row.dedupe_key))
+        queued = await patients.queued_text(session, row.id)
+        again = await sms.queue_confirmation(session, patient.id, address.id, "again", START)
+    assert (row.status, row.channel, row.due_at) == (MessageStatus.PENDING, Channel.SMS, START)
+    assert address.address == "+34600123456"
+    assert queued == texts.say("en", "sms_confirm_request") and "STOP" in queued
+    assert again is False  # one request per address, ever

@@ -26,7 +26,9 @@ from storage.models import (
     TreatmentCourse,
 )
 from tests.bot.telegram_e2e.harness import Bot, SignUp, sign_up_as
+from tests.bot.telegram_e2e.phones import phones
 from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.twilio_api import FakeTwilio
 
 PATIENTS = 200
 # Telegram's ~30/s is for bulk sends spread over hours; 200 people answering within the same second is a
@@ -51,13 +53,18 @@ async def busy_bot(
 
 @pytest.mark.timeout(600)  # 2,400 answers through real HTTP on both sides: CPU-bound, slow on a busy machine
 async def test_200_patients_sign_up_at_once_and_nothing_is_mixed_up(
-    busy_bot: Bot, sessions: async_sessionmaker[AsyncSession]
+    busy_bot: Bot, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     plans = [SignUp(index) for index in range(PATIENTS)]
     users = [busy_bot.user(plan.chat_id, plan.language) for plan in plans]
     started = time.perf_counter()
     await asyncio.gather(*(sign_up_as(user, plan) for user, plan in zip(users, plans, strict=True)))
     elapsed = time.perf_counter() - started
+    async with phones(
+        sessions, busy_bot.plan, clock, FakeTwilio()
+    ) as phone:  # each typed number confirms: SMS on
+        answers = await asyncio.gather(*(phone(p.phone).text("YES") for p in plans if p.phone is not None))
+    assert all(len(answer) == 1 and "Thanks" in answer[0] for answer in answers), answers
 
     async with sessions() as session:
         rows = (
@@ -106,6 +113,7 @@ async def test_200_patients_sign_up_at_once_and_nothing_is_mixed_up(
         assert len(mine) == (2 if plan.last_dose else 1), plan
         expected_sms = plan.phone.replace(" ", "") if plan.phone else None
         assert sms.get(patient.id) == expected_sms, plan
+        assert patient.sms_consent is (expected_sms is not None), plan  # only after that phone's YES
 
         texts = [reply.get("text", "") for reply in busy_bot.sent_to(plan.chat_id)]
         joined = "\n".join(texts)
