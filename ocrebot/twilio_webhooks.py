@@ -22,7 +22,7 @@ from twilio.request_validator import RequestValidator
 from bot.channels import sms_in
 from bot.dialog.phones import to_e164
 from storage import sms
-from storage.models import AddressState, Patient
+from storage.models import AddressState
 from storage.plans import replan_patient
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ async def inbound_sms(request: Request) -> Response:
     async with services.sessions() as session, session.begin():
         address = await sms.sms_address(session, number)
         language = await sms.patient_language(session, number) or settings.default_language
+        awaiting = address is not None and await sms.awaits_yes(session, address)
         if inbound.kind is sms_in.Kind.OPT_OUT:
             patient_id = await sms.opt_out(session, number, now)
             log.info("sms opt-out (patient %s)", patient_id)
@@ -63,12 +64,13 @@ async def inbound_sms(request: Request) -> Response:
             log.info("sms opt-in (patient %s)", patient_id)
             return _twiml([sms_in.say(language, "opted_in")])
         if inbound.kind is sms_in.Kind.HELP:
+            if awaiting:  # the phone has not said it is the patient's: no program or condition named
+                return _twiml([sms_in.say(language, "help_unconfirmed")])
             return _twiml([sms_in.help_text(language, getattr(settings, "clinic_contact", None))])
         if address is not None and address.state is not AddressState.ACTIVE:
             log.info("sms from an address that is %s: not answered", address.state.value)
             return _twiml([])
-        owner = await session.get(Patient, address.patient_id) if address is not None else None
-        if address is not None and owner is not None and sms.awaiting_yes(owner, address):
+        if awaiting:
             return await _awaiting_yes(session, services, inbound, number, language, now)
         if inbound.kind is sms_in.Kind.YES:  # nothing awaited: an answer for the dialog, as any text
             inbound = sms_in.Inbound(sms_in.Kind.DIALOG, inbound.text)

@@ -94,7 +94,7 @@ async def opt_out(
     pending = (ScheduledMessage.patient_id == patient.id, ScheduledMessage.status == MessageStatus.PENDING)
     await session.execute(  # a request for this number's YES is for this number only: never another channel
         update(ScheduledMessage)
-        .where(*pending, ScheduledMessage.kind == SMS_CONFIRM)
+        .where(*pending, ScheduledMessage.dedupe_key == confirm_key(address.id))
         .values(status=MessageStatus.CANCELLED, last_error="recipient opted out of SMS", updated_at=now)
     )
     if others is not None:  # Telegram takes over what was pinned to SMS
@@ -138,6 +138,12 @@ def awaiting_yes(patient: Patient, address: ChannelAddress) -> bool:
     """Tells whether the number waits for its own YES: active, its patient consented, but not to SMS."""
     consented = patient.consented_at is not None
     return address.state is AddressState.ACTIVE and consented and not patient.sms_consent
+
+
+async def awaits_yes(session: AsyncSession, address: ChannelAddress) -> bool:
+    """Tells whether the address waits for its own YES (`awaiting_yes`), reading its patient."""
+    patient = await session.get(Patient, address.patient_id)
+    return patient is not None and awaiting_yes(patient, address)
 
 
 def confirm_key(address_id: int) -> str:

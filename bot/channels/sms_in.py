@@ -75,6 +75,10 @@ TEXTS = {
         "invalid_number": "We could not read your phone number, so nothing was saved.",
         "sms_on": "Thanks! Your appointment reminders will come to this number too. Text STOP to stop.",
         "awaiting_yes": "Reply YES to get your appointment reminders at this number. Not you? Reply STOP.",
+        "help_unconfirmed": (
+            "Clinic reminders: reply YES to get your appointment reminders at this number, STOP to opt out. "
+            "Msg&data rates may apply."
+        ),
     },
     "es": {
         "help": (
@@ -91,6 +95,10 @@ TEXTS = {
         ),
         "awaiting_yes": (
             "Responda SI para recibir aqui los recordatorios de sus citas. ¿No es usted? Responda STOP."
+        ),
+        "help_unconfirmed": (
+            "Recordatorios de su clinica: responda SI para recibir aqui los recordatorios de sus citas, STOP "
+            "para no recibir mensajes. Pueden aplicarse tarifas."
         ),
     },
 }

@@ -216,6 +216,9 @@ async def test_a_strangers_stop_cancels_the_request_and_nothing_more_goes_there(
         stranger = phone(EN.phone)
         for body in ("who is this?", "NEXT", "help me"):  # no dialog: the question again, nothing of anyone
             assert await stranger.text(body) == [sms_in.say("en", "awaiting_yes")]
+        [help_answer] = await stranger.text("HELP")  # the carrier keyword is answered, naming no program
+        assert "STOP" in help_answer and "YES" in help_answer
+        assert "Ocrebot" not in help_answer and not set(HEALTH_WORDS) & set(help_answer.split())
         assert await stranger.text("STOP") == []  # Twilio confirms the opt-out itself
         assert await stranger.text("YES") == []  # an opted-out number: START first
     patient = await _patient(sessions, EN.chat_id)
