@@ -5,6 +5,7 @@ that number: a pending confirmation request is cancelled, other pending rows fal
 cancelled and the clinic flagged when none is left), START (the address is usable again and the consent
 back; the caller replans), the confirmation of a number typed in another channel (one request per address
 is queued, `queue_confirmation`; until the phone answers YES, `confirm`, the patient has no SMS consent),
+a number the patient adds or gives up in their chat (`add_number`, `remove_number`),
 each switch in the patient's timeline (`storage.reachability`), and delivery callbacks (recorded on the
 message_log rows and the outbox row of the provider's message id, idempotent and never moving backwards:
 callbacks arrive late, twice or out of order). Nothing here commits; the caller owns the transaction.
@@ -37,6 +38,8 @@ _RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3, "d
 FAILED_STATUSES = frozenset({"undelivered", "failed"})
 OPTED_OUT_CODE = "21610"
 CONFIRMED_ACTION = "sms_confirmed"  # the timeline entry of a phone's YES
+ADDED_ACTION = "sms_number_added"  # the patient gave a number (/phone): it waits for its own YES
+REMOVED_ACTION = "sms_number_removed"  # the patient changed or removed their number (/phone)
 _SENT_LIKE = (MessageStatus.SENT, MessageStatus.UNCERTAIN)
 
 
@@ -197,6 +200,53 @@ async def confirm(session: AsyncSession, number: str, now: datetime) -> int | No
         session, patient.id, Channel.SMS, AddressState.ACTIVE, now, cause, action=CONFIRMED_ACTION
     )
     return patient.id
+
+
+async def add_number(session: AsyncSession, address: ChannelAddress, now: datetime, cause: str) -> None:
+    """Puts a number the patient just gave in their timeline (it gets SMS only after its own YES)."""
+    await reachability.record_switch(
+        session, address.patient_id, Channel.SMS, AddressState.ACTIVE, now, cause, action=ADDED_ACTION
+    )
+
+
+async def remove_number(session: AsyncSession, address: ChannelAddress, now: datetime, cause: str) -> None:
+    """Removes an SMS address its patient gave up: nothing more goes to that number.
+
+    Its confirmation request is cancelled if still pending, and every request of it gets a retired key (a
+    later address may get the same id on SQLite, and must get its own request); pending rows pinned to SMS
+    are left to the channels still usable; the patient's SMS consent is withdrawn (a new number needs its own
+    YES); the address is deleted (its dialog state with it) and the removal goes in the timeline.
+    """
+    key = confirm_key(address.id)
+    requests = list(
+        await session.scalars(
+            select(ScheduledMessage).where(
+                ScheduledMessage.patient_id == address.patient_id, ScheduledMessage.dedupe_key == key
+            )
+        )
+    )
+    for row in requests:
+        if row.status is MessageStatus.PENDING:
+            row.status, row.last_error = MessageStatus.CANCELLED, "number removed by the patient"
+        row.dedupe_key, row.updated_at = f"{SMS_CONFIRM}-removed:{row.id}", now
+    await session.execute(
+        update(ScheduledMessage)
+        .where(
+            ScheduledMessage.patient_id == address.patient_id,
+            ScheduledMessage.status == MessageStatus.PENDING,
+            ScheduledMessage.channel == Channel.SMS,
+        )
+        .values(channel=None, updated_at=now)
+    )
+    patient = await session.get_one(Patient, address.patient_id)
+    if patient.sms_consent:
+        patient.sms_consent, patient.updated_at = False, now
+    patient_id = address.patient_id
+    await session.delete(address)
+    await session.flush()
+    await reachability.record_switch(
+        session, patient_id, Channel.SMS, AddressState.OPTED_OUT, now, cause, action=REMOVED_ACTION
+    )
 
 
 async def record_status(

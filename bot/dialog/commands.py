@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.dialog import account, data_export, dose_commands, invites, learn, quiet, signup, tips
+from bot.dialog import account, data_export, dose_commands, invites, learn, quiet, signup, sms_number, tips
 from bot.dialog.answers import Command
 from bot.dialog.events import Reply
 from bot.dialog.texts import LANGUAGES, say
@@ -18,11 +18,13 @@ from bot.options import Option
 from storage.models import PatientStatus
 
 _NAMES = ("next", "done", "reschedule", "calendar", "learn", "tips", "pause", "resume", "timezone",
-          "language", "quiet", "export", "stop", "delete", "help")  # fmt: skip
+          "language", "quiet", "phone", "export", "stop", "delete", "help")  # fmt: skip
 COMMANDS: dict[str, list[tuple[str, str]]] = {
     language: [(name, say(language, f"cmd_{name}")) for name in _NAMES] for language in LANGUAGES
 }
-NEEDS_SIGNUP_DONE = frozenset({"next", "done", "reschedule", "calendar", "pause", "timezone", "quiet"})
+NEEDS_SIGNUP_DONE = frozenset(
+    {"next", "done", "reschedule", "calendar", "pause", "timezone", "quiet", "phone"}
+)
 # Commands that answer and leave the patient where they were; every other one ends a side flow first.
 KEEP_PLACE = frozenset({"help", "learn", "start", "language", "menu"})
 
@@ -91,6 +93,15 @@ async def _menu(turn: Turn, _command: Command) -> None:
     await turn.ask()
 
 
+async def _cancel(turn: Turn, _command: Command) -> None:
+    """Ends a side flow (`run` left it already) with nothing changed; sign-up goes on where it was."""
+    turn.note("nothing_changed")
+    if turn.patient.status is PatientStatus.SIGNING_UP:
+        await _back_to_signup(turn)
+    else:
+        await turn.ask()
+
+
 def _plain(action: Callable[[Turn], Awaitable[None]]) -> Callable[[Turn, Command], Awaitable[None]]:
     async def handler(turn: Turn, _command: Command) -> None:
         await action(turn)
@@ -102,6 +113,7 @@ _HANDLERS: dict[str, Callable[[Turn, Command], Awaitable[None]]] = {
     "start": _start,
     "help": show_help,
     "menu": _menu,
+    "cancel": _cancel,
     "learn": learn.run,
     "tips": tips.run,
     "language": _language,
@@ -116,6 +128,7 @@ _HANDLERS: dict[str, Callable[[Turn, Command], Awaitable[None]]] = {
     "export": _plain(data_export.send_export),
     "timezone": _plain(account.start_timezone),
     "quiet": quiet.run,
+    "phone": sms_number.run,
 }
 
 

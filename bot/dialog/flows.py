@@ -8,7 +8,7 @@ cannot be used changes nothing. Must not import `jobs`, `admin` or `ocrebot`.
 
 from __future__ import annotations
 
-from bot.dialog import account, answers, checkins, commands, dose_commands, invites, learn, signup
+from bot.dialog import account, answers, checkins, commands, dose_commands, invites, learn, signup, sms_number
 from bot.dialog.turn import Step, Turn
 from storage.models import Channel, PatientStatus
 
@@ -20,6 +20,7 @@ FLOWS: dict[str, dict[str, Step]] = {
     account.DELETE: account.DELETE_STEPS,
     account.TIMEZONE: account.TIMEZONE_STEPS,
     checkins.FLOW: checkins.STEPS,
+    sms_number.FLOW: sms_number.STEPS,
 }
 
 

@@ -145,6 +145,28 @@ async def add_sms_address(
     return address if address.patient_id == patient_id else None
 
 
+async def sms_address_of(session: AsyncSession, patient_id: int) -> ChannelAddress | None:
+    """Returns the patient's SMS address (the newest, should there be several), if any."""
+    return await session.scalar(
+        select(ChannelAddress)
+        .where(ChannelAddress.patient_id == patient_id, ChannelAddress.channel == Channel.SMS)
+        .order_by(ChannelAddress.id.desc())
+        .limit(1)
+    )
+
+
+async def remove_sms_address(
+    session: AsyncSession, address: ChannelAddress, now: datetime, cause: str
+) -> None:
+    """Removes the patient's SMS address: its request cancelled, SMS consent off, in the timeline."""
+    await sms.remove_number(session, address, now, cause)
+
+
+async def note_sms_added(session: AsyncSession, address: ChannelAddress, now: datetime, cause: str) -> None:
+    """Puts a newly given SMS number in the patient's timeline."""
+    await sms.add_number(session, address, now, cause)
+
+
 async def ask_sms_yes(
     session: AsyncSession, patient: Patient, address: ChannelAddress, text: str, now: datetime
 ) -> bool:

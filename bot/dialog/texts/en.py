@@ -154,6 +154,38 @@ TEXTS: dict[str, str] = {
         "Clinic reminders: reply YES to get your appointment reminders here. Not you? Reply STOP."
     ),
     "sms_already_on": "Text reminders are already on for this number. Text STOP to stop them.",
+    # /phone: the number for texts, after sign-up
+    "phone_none": (
+        "You have no number for text messages (SMS). Add one as a backup, for when Telegram can't reach you?"
+    ),
+    "phone_is": "Your number for text messages (SMS): {phone}\n{state}",
+    "phone_state_on": "Texts are on: if Telegram can't reach you, your reminders come by SMS.",
+    "phone_state_waiting": "Waiting for your YES: reply YES to our text from that phone to turn texts on.",
+    "phone_state_off": "Texts are off: that phone replied STOP. Text START from it to turn them back on.",
+    "phone_state_unreachable": "Texts can't reach that number at the moment.",
+    "phone_add": "Add a number",
+    "phone_change": "Change the number",
+    "phone_remove": "Remove the number",
+    "phone_keep": "Keep it as it is",
+    "phone_not_now": "Not now",
+    "phone_cancel": "Cancel",
+    "phone_ask": (
+        "Type your mobile number with its country code (like +34 600 000 000), or share your contact. "
+        "I'll send it one text: texts start only once you reply YES from that phone."
+    ),
+    "phone_invalid_retry": (
+        "That doesn't look like a phone number. Please type it with the country code, like "
+        '+34 600 000 000, or choose "Cancel".'
+    ),
+    "phone_taken_retry": 'Sorry, I can\'t use that number. Send a different one, or choose "Cancel".',
+    "phone_same": "That is already your number for text messages, so nothing has changed.",
+    "phone_ask_remove": "Remove {phone}? No more texts will go to it; your reminders come here on Telegram.",
+    "phone_remove_yes": "Yes, remove it",
+    "phone_remove_no": "No, keep it",
+    "phone_removed": "Done: {phone} is removed and gets no more texts. Your reminders come here on Telegram.",
+    "phone_unavailable": "Sorry, text messages (SMS) aren't available at this clinic. Reminders come here.",
+    "phone_resume_first": "Your reminders are paused or stopped. Send /resume first, then add your number.",
+    "phone_by_sms": "To change or remove this number, send /phone in Telegram. To stop texts, reply STOP.",
     # reminder labels
     "touch_reminder_7_days": "reminder: your appointment is in a week",
     "touch_reminder_day_before": "reminder: your appointment is tomorrow",
@@ -293,6 +325,7 @@ TEXTS: dict[str, str] = {
     "cmd_resume": "Restart reminders",
     "cmd_timezone": "Change your time zone",
     "cmd_quiet": "When messages should not come",
+    "cmd_phone": "Your number for text messages (SMS)",
     "cmd_language": "Change language / Cambiar idioma",
     "cmd_stop": "Stop all messages",
     "cmd_delete": "Erase all your data",

@@ -162,6 +162,54 @@ TEXTS: dict[str, str] = {
         "¿No eres tú? Responde STOP."
     ),
     "sms_already_on": "Los recordatorios por SMS ya están activos en este número. Envía STOP para pararlos.",
+    # /phone: el número para SMS, después del alta
+    "phone_none": (
+        "No tienes número para mensajes de texto (SMS). ¿Quieres añadir uno como respaldo, para cuando "
+        "Telegram no te llegue?"
+    ),
+    "phone_is": "Tu número para mensajes de texto (SMS): {phone}\n{state}",
+    "phone_state_on": "Los SMS están activos: si Telegram no te llega, tus recordatorios llegan por SMS.",
+    "phone_state_waiting": (
+        "Esperando tu SÍ: responde SÍ a nuestro SMS desde ese teléfono para activar los SMS."
+    ),
+    "phone_state_off": (
+        "Los SMS están desactivados: ese teléfono respondió STOP. Envía START desde él para reactivarlos."
+    ),
+    "phone_state_unreachable": "Ahora mismo los SMS no llegan a ese número.",
+    "phone_add": "Añadir un número",
+    "phone_change": "Cambiar el número",
+    "phone_remove": "Quitar el número",
+    "phone_keep": "Dejarlo como está",
+    "phone_not_now": "Ahora no",
+    "phone_cancel": "Cancelar",
+    "phone_ask": (
+        "Escribe tu número de móvil con el prefijo del país (como +34 600 000 000), o comparte tu contacto. "
+        "Le enviaré un SMS: los SMS empiezan solo cuando respondas SÍ desde ese teléfono."
+    ),
+    "phone_invalid_retry": (
+        "Eso no parece un número de teléfono. Escríbelo con el prefijo del país, como +34 600 000 000, "
+        'o elige "Cancelar".'
+    ),
+    "phone_taken_retry": 'Lo siento, no puedo usar ese número. Envía otro, o elige "Cancelar".',
+    "phone_same": "Ese ya es tu número para mensajes de texto, así que no ha cambiado nada.",
+    "phone_ask_remove": (
+        "¿Quitar el {phone}? No le llegarán más SMS; tus recordatorios llegarán aquí por Telegram."
+    ),
+    "phone_remove_yes": "Sí, quitarlo",
+    "phone_remove_no": "No, mantenerlo",
+    "phone_removed": (
+        "Hecho: el {phone} está quitado y no recibirá más SMS. Tus recordatorios llegarán aquí por Telegram."
+    ),
+    "phone_unavailable": (
+        "Lo siento, los mensajes de texto (SMS) no están disponibles en esta clínica. Los recordatorios "
+        "llegan aquí."
+    ),
+    "phone_resume_first": (
+        "Tus recordatorios están en pausa o parados. Envía /resume primero y luego añade tu número."
+    ),
+    "phone_by_sms": (
+        "Para cambiar o quitar este número, envía /phone en Telegram. Para parar los SMS, responde STOP."
+    ),
     # reminder labels
     "touch_reminder_7_days": "recordatorio: tu cita es en una semana",
     "touch_reminder_day_before": "recordatorio: tu cita es mañana",
@@ -312,6 +360,7 @@ TEXTS: dict[str, str] = {
     "cmd_resume": "Reanudar los recordatorios",
     "cmd_timezone": "Cambiar tu zona horaria",
     "cmd_quiet": "Cuándo no deben llegar mensajes",
+    "cmd_phone": "Tu número para mensajes de texto (SMS)",
     "cmd_language": "Cambiar idioma / Change language",
     "cmd_stop": "Parar todos los mensajes",
     "cmd_delete": "Borrar todos tus datos",
