@@ -38,6 +38,8 @@ async def run(turn: Turn, _command: Command) -> None:
 
 
 def _state(turn: Turn, address: ChannelAddress) -> str:
+    if not turn.sms_on:
+        return "unavailable"
     if address.state is AddressState.OPTED_OUT:
         return "off"
     if address.state is not AddressState.ACTIVE:

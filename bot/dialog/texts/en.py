@@ -163,6 +163,7 @@ TEXTS: dict[str, str] = {
     "phone_state_waiting": "Waiting for your YES: reply YES to our text from that phone to turn texts on.",
     "phone_state_off": "Texts are off: that phone replied STOP. Text START from it to turn them back on.",
     "phone_state_unreachable": "Texts can't reach that number at the moment.",
+    "phone_state_unavailable": "Text messages (SMS) aren't available at this clinic: nothing is sent to it.",
     "phone_add": "Add a number",
     "phone_change": "Change the number",
     "phone_remove": "Remove the number",

@@ -176,6 +176,7 @@ TEXTS: dict[str, str] = {
         "Los SMS están desactivados: ese teléfono respondió STOP. Envía START desde él para reactivarlos."
     ),
     "phone_state_unreachable": "Ahora mismo los SMS no llegan a ese número.",
+    "phone_state_unavailable": "Los SMS no están disponibles en esta clínica: no se le envía nada.",
     "phone_add": "Añadir un número",
     "phone_change": "Cambiar el número",
     "phone_remove": "Quitar el número",

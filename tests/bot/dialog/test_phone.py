@@ -288,6 +288,7 @@ async def test_without_sms_configured_nothing_is_stored(
     await sign_up(with_number, phone=OLD)  # kept from sign-up, never texted
     await with_number.send("/phone")
     assert "+34600123456" in with_number.text and with_number.keys == ["remove", "keep"]
+    assert "aren't available at this clinic" in with_number.text and "YES" not in with_number.text
     await with_number.choose("remove")
     await with_number.choose("yes")
     patient = await patient_of(sessions, with_number.address)
