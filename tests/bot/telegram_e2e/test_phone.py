@@ -113,6 +113,7 @@ async def _share_number(user: User, number: str) -> None:
     contact = {"phone_number": number.removeprefix("+"), "first_name": "Ana", "user_id": user.chat_id}
     await user.post(contact=contact)
     assert "Reply YES from that phone" in user.text, user.text
+    assert user.last[-1].get("reply_markup") == {"remove_keyboard": True}  # the share button goes away
 
 
 async def test_a_number_added_after_sign_up_is_confirmed_by_its_yes_and_then_takes_over(
