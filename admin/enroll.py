@@ -80,7 +80,7 @@ class NotInvitable(Conflict):
     patient past sign-up (a 409)."""
 
 
-LINKABLE = (PatientStatus.ACTIVE, PatientStatus.PAUSED)  # signed up and not stopped: a chat may be linked
+LINKABLE = invites.LINKABLE  # signed up and not stopped: a chat may be linked
 
 
 class SmsSender(Protocol):

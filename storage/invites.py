@@ -19,13 +19,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditLog, Invite
+from storage.models import AuditLog, Invite, PatientStatus
 
 INVITE_TTL = timedelta(days=30)  # handed out at the next visit or by letter as often as texted
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud or typed from paper
 CODE_LENGTH = 8  # about 40 bits
 CREATE_ACTION = "invite.create"  # the audit row of an invite made after enrolment
 LINK_MARK = "link"  # in that row's detail (True): the invite links a chat to a patient already signed up
+LINKABLE = (PatientStatus.ACTIVE, PatientStatus.PAUSED)  # signed up and not stopped: a chat may join them
 
 
 def new_code() -> str:

@@ -23,7 +23,6 @@ from storage import invites, patients, reachability
 from storage.models import AddressState, Channel, Invite, Patient, PatientStatus
 
 _CLINIC_FIELDS = ("display_name", "formulation", "stage")
-LINKABLE = (PatientStatus.ACTIVE, PatientStatus.PAUSED)  # signed up, not stopped: a chat may join them
 LINKED_ACTION = "channel_linked"  # the timeline entry of a chat linked by invite
 
 
@@ -94,7 +93,7 @@ async def _signed_up_target(turn: Turn, invite: Invite | None) -> Patient | None
     if turn.address.channel is not Channel.TELEGRAM:
         return None  # a link invite is for a Telegram chat; an SMS number is the patient's own at sign-up
     target = await turn.session.get(Patient, invite.patient_id)
-    if target is None or target.sandbox or target.status not in LINKABLE:
+    if target is None or target.sandbox or target.status not in invites.LINKABLE:
         return None
     if not await invites.made_for_link(turn.session, invite):
         return None  # a sign-up invite left over from before sign-up links nobody
