@@ -3,6 +3,7 @@ account) without a new sign-up; a chat of another patient is refused and nothing
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -217,3 +218,17 @@ async def test_a_link_code_for_a_stopped_patient_links_nobody(
     await chat.send("/start LINKSTOP", start_payload="LINKSTOP")
     assert "invitation code didn't work" in chat.text and "Do you agree?" in chat.text
     assert (await patient_of(sessions, chat.address)).id != patient_id
+
+
+async def test_two_chats_opening_one_link_at_once_link_only_one(
+    make_chat, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    patient_id = await signed_up_by_sms(sessions)
+    await link_invite(sessions, patient_id, "LINKRACE")
+    chats = [make_chat(f"tg-race-{index}") for index in range(2)]
+    await asyncio.gather(*(chat.send("/start LINKRACE", start_payload="LINKRACE") for chat in chats))
+    said = sorted(chat.text for chat in chats)
+    assert said[0] == "Linked. Your reminders will come here now."
+    assert "invitation code didn't work" in said[1]
+    linked = await _addresses(sessions, patient_id)
+    assert len(linked) == 2 and PHONE in linked  # the SMS number and one chat
