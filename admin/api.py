@@ -344,13 +344,15 @@ async def new_invite(
     body: InviteIn,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> InviteOut:
-    """Makes a fresh invite for a patient still signing up; texts it when a phone is given.
+    """Makes a fresh invite: for a patient still signing up (texted when a phone is given), or a Telegram
+    link invite for one active or paused (no phone: theirs is known; 409 with one). 409 when stopped or
+    sandbox.
 
-    With an `Idempotency-Key` header and a phone, a retry answers the first request's invite and SMS
-    outcome, and neither makes nor texts another.
+    With an `Idempotency-Key` header, a retry answers the first request's invite (and SMS outcome), and
+    neither makes nor texts another.
     """
-    key = _api_key(actor, idempotency_key) if body.phone is not None else None
-    if key is not None:
+    key = _api_key(actor, idempotency_key)
+    if key is not None and body.phone is not None:
         earlier = await enroll.earlier_sms(request.app.state.services.sessions, patient_id, key)
         if earlier is not None:
             return await _invite_out(request, *earlier)
@@ -359,8 +361,10 @@ async def new_invite(
         patient_id,
         operator_id=actor.operator_id,
         now=now_of(request),
+        texted=body.phone is not None,
+        key=key if body.phone is None else None,
     )
-    return await invite_answer(request, actor, invite, body.phone, key)
+    return await invite_answer(request, actor, invite, body.phone, key if body.phone is not None else None)
 
 
 @router.put("/patients/{patient_id}/appointment", response_model=AppointmentOut)

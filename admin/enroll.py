@@ -10,8 +10,12 @@ and a code is a key to the patient's record.
 Enrolling and texting are done once per key (a form's nonce, or the API's Idempotency-Key scoped to the
 operator): the key is kept in the audit row's detail (`patient.enroll`, `invite.sms`), and a repeat answers
 what the first request made.
-Only a real patient still signing up gets an invite (`check_invitable`, the one check of every route):
-a sandbox patient never reaches Telegram or SMS.
+Only a real patient still signing up gets a sign-up invite and its SMS (`check_invitable`): a sandbox
+patient never reaches Telegram or SMS. A patient already signed up (active or paused) gets a "link" invite
+instead (`make_invite`, `check_linkable`): its Telegram link and QR attach a new chat to them without a
+new sign-up (a changed Telegram account, or a patient who signed up by SMS). It is never texted: their phone
+is already known, and a code in an SMS to a mistyped number must not open someone's record. Making one is
+done once per key too (`invite.create` keeps it).
 The patient redeems the code with `/start <code>` or by texting `JOIN <code>` (`bot.dialog.invites`).
 Must not import `bot` or `ocrebot`.
 """
@@ -72,7 +76,11 @@ class BadPhone(ValueError):
 
 
 class NotInvitable(Conflict):
-    """The patient may not get an invite: past sign-up, or a sandbox patient (a 409)."""
+    """The patient may not get this invite: stopped or erased, a sandbox patient, or a texted invite for a
+    patient past sign-up (a 409)."""
+
+
+LINKABLE = invites.LINKABLE  # signed up and not stopped: a chat may be linked
 
 
 class SmsSender(Protocol):
@@ -254,30 +262,91 @@ async def _enrolled_under(session: AsyncSession, operator_id: int, key: str) -> 
 
 
 async def make_invite(
-    sessions: async_sessionmaker[AsyncSession], patient_id: int, *, operator_id: int, now: datetime
+    sessions: async_sessionmaker[AsyncSession],
+    patient_id: int,
+    *,
+    operator_id: int,
+    now: datetime,
+    texted: bool = False,
+    key: str | None = None,
 ) -> Invite:
-    """Adds a fresh invite for a patient who is still signing up; their earlier open ones expire."""
+    """Adds a fresh invite, audited: a sign-up invite for a patient signing up, a link invite (never
+    `texted`) for one active or paused; their earlier open ones expire. NotFound, or NotInvitable.
+
+    With `key` (a form's nonce, or the API's scoped key), a repeat by the same operator makes nothing and
+    returns the invite the first request made: the patient row's lock makes two such requests take turns.
+    """
     async with sessions() as session, session.begin():
-        check_invitable(await session.get(Patient, patient_id), patient_id)
+        patient = await session.get(Patient, patient_id)
+        link = patient is not None and patient.status is not PatientStatus.SIGNING_UP
+        if not link:
+            check_invitable(patient, patient_id)
+        elif check_linkable(patient, patient_id) and texted:
+            raise NotInvitable(
+                f"the patient is {patient.status.value}: their phone is already known, and a Telegram "
+                "link invite is not texted (leave the phone out)"
+            )
+        if key is not None:
+            earlier = await _made_under(session, patient_id, operator_id, key)
+            if earlier is not None:
+                return earlier
         invite = await invites.add_invite(session, patient_id, operator_id, now)
+        detail: dict[str, Any] = {"invite": invite.id}
+        if link:
+            detail[invites.LINK_MARK] = True
+        if key is not None:
+            detail["key"] = key
         await audit(
-            session, now, operator_id=operator_id, patient_id=patient_id, action="invite.create",
-            detail={"invite": invite.id},
+            session, now, operator_id=operator_id, patient_id=patient_id, action=invites.CREATE_ACTION,
+            detail=detail,
         )  # fmt: skip
     return invite
+
+
+async def _made_under(session: AsyncSession, patient_id: int, operator_id: int, key: str) -> Invite | None:
+    """Returns the invite the operator made for the patient with `key`, if any (in the caller's
+    transaction, after taking the patient row's lock with a no-op write)."""
+    await session.execute(
+        update(Patient).where(Patient.id == patient_id).values(display_name=Patient.display_name)
+    )
+    details = await session.scalars(
+        select(AuditLog.detail).where(
+            AuditLog.patient_id == patient_id,
+            AuditLog.operator_id == operator_id,
+            AuditLog.action == invites.CREATE_ACTION,
+        )
+    )
+    for detail in details:
+        if detail and detail.get("key") == key:
+            return await session.get(Invite, detail.get("invite"))
+    return None
 
 
 open_invite = invites.open_invite  # the patient's newest unused, unexpired invite, if any
 
 
 def check_invitable(patient: Patient | None, patient_id: int) -> Patient:
-    """Returns the patient when they may get an invite; NotFound, or NotInvitable."""
+    """Returns the patient when they may get a sign-up invite (and its SMS); NotFound, or NotInvitable."""
     if patient is None:
         raise NotFound(f"patient {patient_id} does not exist")
     if patient.sandbox:
         raise NotInvitable("a sandbox patient is reached only through the simulator: no invites")
     if patient.status is not PatientStatus.SIGNING_UP:
         raise NotInvitable(f"the patient is {patient.status.value}: invites are for patients signing up")
+    return patient
+
+
+def check_linkable(patient: Patient | None, patient_id: int) -> Patient:
+    """Returns the patient when a Telegram chat may be linked to them by invite; NotFound, or NotInvitable."""
+    if patient is None:
+        raise NotFound(f"patient {patient_id} does not exist")
+    if patient.sandbox:
+        raise NotInvitable("a sandbox patient is reached only through the simulator: no invites")
+    if patient.status not in LINKABLE:
+        raise NotInvitable(
+            f"the patient is {patient.status.value}: invites are for patients signing up, and Telegram "
+            "links for active or paused ones"
+        )
     return patient
 
 

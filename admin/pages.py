@@ -36,6 +36,7 @@ from admin.quiet_hours import QuietHoursIn, quiet_hours_of, set_quiet_hours
 from admin.rendering import render
 from admin.security import SessionData, throttle_key, verify_password
 from care.formulation import Formulation
+from storage import invites
 from storage.models import OperatorRole, PatientStatus
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ NOTICES = {
     "signed_out": "You are signed out.",
     "enrolled": "Patient enrolled: give them the invite below.",
     "invite": "New invite made.",
+    "telegram_link": "Link invite made: the patient opens the link, or scans the QR code, in Telegram.",
     "invite_sms_sent": "Invite sent by SMS.",
     "invite_sms_failed": "The SMS invite could not be sent: give the patient the code or the QR code.",
     "invite_sms_sms_off": "SMS is not configured: no SMS was sent. Give the patient the code or the QR code.",
@@ -252,11 +254,17 @@ async def patient_page(
     async with request.app.state.services.sessions() as db:
         record = await queries.patient_record(db, patient_id)
         invite = await enroll.open_invite(db, patient_id, now) if record is not None else None
+        linkable = (
+            record is not None and record.patient.status in enroll.LINKABLE and not record.patient.sandbox
+        )
+        if invite is not None and linkable and not await invites.made_for_link(db, invite):
+            invite = None  # a sign-up code left open links nobody now: not shown as a link
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient")
-    link = None
-    if invite is not None and actor.may(OperatorRole.OPERATOR):
-        link = enroll.telegram_link(await enroll.bot_name_of(request.app.state).username(), invite.code)
+    link, bot_name = None, None
+    if (invite is not None or linkable) and actor.may(OperatorRole.OPERATOR):
+        bot_name = await enroll.bot_name_of(request.app.state).username()
+        link = enroll.telegram_link(bot_name, invite.code) if invite is not None else None
     current = record.patient.status
     buttons = [
         ("pause", "Pause reminders", current is PatientStatus.ACTIVE),
@@ -277,6 +285,8 @@ async def patient_page(
         invite=invite,
         invite_link=link,
         invite_qr=enroll.qr_svg(link) if link else None,
+        linkable=linkable,
+        telegram_on=bot_name is not None,
         sms_on=enroll.sms_sender_of(request.app.state) is not None,
         patient_now=now.astimezone(ZoneInfo(record.patient.timezone)),
         quiet=quiet_hours_of(record.patient, request.app.state.services.plan),

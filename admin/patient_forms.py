@@ -1,8 +1,9 @@
-"""The console's forms that change a patient's care: enroll (and invite), next appointment, dose given,
-one-off message, erase. Each posts, then redirects back with a notice (post/redirect/get); a refusal
-re-renders the patient page with the reason beside the form (422), or, for an appointment that breaks a
-label rule, with its warnings and a "Book anyway" button (409). Operators and admins only: viewers see no
-form and get 403. The router is installed before `admin.pages` (its `/patients/{id}/{action}` would match).
+"""The console's forms that change a patient's care: enroll (and invite), a Telegram link invite for a
+patient already signed up, next appointment, dose given, one-off message, erase. Each posts, then
+redirects back with a notice (post/redirect/get); a refusal re-renders the patient page with the reason
+beside the form (422), or, for an appointment that breaks a label rule, with its warnings and a "Book
+anyway" button (409). Operators and admins only: viewers see no form and get 403. The router is installed
+before `admin.pages` (its `/patients/{id}/{action}` would match).
 Must not import `bot` or `ocrebot`.
 """
 
@@ -126,6 +127,29 @@ async def invite_submit(
     key = nonce if messages.valid_key(nonce) else None
     answer = await invite_answer(request, actor, invite, number, key)
     return _back(patient_id, f"invite_sms_{answer.sms}" if answer.sms else "invite", "#invite")
+
+
+@router.post("/patients/{patient_id}/link-telegram")
+async def link_telegram_submit(
+    request: Request,
+    actor: Changer,
+    patient_id: int,
+    link_nonce: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Makes a Telegram link invite for a patient active or paused (once per form: its nonce)."""
+    try:
+        await enroll.make_invite(
+            request.app.state.services.sessions,
+            patient_id,
+            operator_id=actor.operator_id,
+            now=now_of(request),
+            key=link_nonce if messages.valid_key(link_nonce) else None,
+        )
+    except actions.NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient") from None
+    except actions.Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return _back(patient_id, "telegram_link", "#link-telegram")
 
 
 @router.post("/patients/{patient_id}/appointment")

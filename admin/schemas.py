@@ -179,7 +179,8 @@ class EnrollIn(BaseModel):
 
 
 class InviteIn(BaseModel):
-    """A fresh invite for a patient still signing up, texted to `phone` when given."""
+    """A fresh invite: texted to `phone` when given (patients signing up only); for a patient active or
+    paused, a Telegram link invite (no phone)."""
 
     model_config = ConfigDict(extra="forbid")
 

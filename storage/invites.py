@@ -5,6 +5,9 @@ capitals and digits easy to read out and type (no 0/O, 1/I/L), valid `INVITE_TTL
 open invite (unused, unexpired): making one expires the others, and redeeming one expires the others, so a
 code texted to a mistyped number dies as soon as another is made or used. Expiring sets `expires_at` to now;
 `used_at` stays empty (nobody used it).
+A "link" invite is one an operator made for a patient already signed up, to attach a Telegram chat to them:
+its `invite.create` audit row says so (`LINK_MARK`); every other invite is for sign-up only, so a code
+left over from before sign-up never opens a signed-up patient's record.
 Nothing here commits; the caller owns the transaction. Must not import `bot`, `jobs`, `admin` or `ocrebot`.
 """
 
@@ -16,11 +19,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Invite
+from storage.models import AuditLog, Invite, PatientStatus
 
 INVITE_TTL = timedelta(days=30)  # handed out at the next visit or by letter as often as texted
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud or typed from paper
 CODE_LENGTH = 8  # about 40 bits
+CREATE_ACTION = "invite.create"  # the audit row of an invite made after enrolment
+LINK_MARK = "link"  # in that row's detail (True): the invite links a chat to a patient already signed up
+LINKABLE = (PatientStatus.ACTIVE, PatientStatus.PAUSED)  # signed up and not stopped: a chat may join them
 
 
 def new_code() -> str:
@@ -63,6 +69,29 @@ async def expire_open(
         query.values(expires_at=now).execution_options(synchronize_session="fetch")
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def use(session: AsyncSession, invite_id: int, now: datetime) -> bool:
+    """Marks the invite used if it still is open; False when another chat used it (or it expired) first."""
+    result = await session.execute(
+        update(Invite)
+        .where(Invite.id == invite_id, Invite.used_at.is_(None), Invite.expires_at > now)
+        .values(used_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+async def made_for_link(session: AsyncSession, invite: Invite) -> bool:
+    """Returns whether the invite was made to link a chat to a patient already signed up."""
+    details = await session.scalars(
+        select(AuditLog.detail).where(
+            AuditLog.patient_id == invite.patient_id, AuditLog.action == CREATE_ACTION
+        )
+    )
+    return any(
+        detail and detail.get("invite") == invite.id and detail.get(LINK_MARK) is True for detail in details
+    )
 
 
 async def open_invite(session: AsyncSession, patient_id: int, now: datetime) -> Invite | None:

@@ -57,7 +57,8 @@ async def test_every_action_that_does_not_apply_now_is_a_409_saying_why(console:
         "resume_active": ("POST", f"{ana}/resume", None),
         "unsubscribe_stopped": ("POST", f"{carl}/unsubscribe", None),
         "tips_on": ("PUT", f"{ana}/tips", {"on": True}),
-        "invite_active": ("POST", f"{ana}/invites", {}),
+        "invite_stopped": ("POST", f"{carl}/invites", {}),
+        "invite_active_texted": ("POST", f"{ana}/invites", {"phone": "+34600111222"}),
         "invite_sandbox": ("POST", f"/api/patients/{sandbox.id}/invites", {}),
         "appointment_stopped": ("PUT", f"{carl}/appointment", {"starts_at": LATER}),
         "appointment_no_formulation": ("PUT", f"/api/patients/{dana}/appointment", {"starts_at": LATER}),
@@ -82,7 +83,20 @@ async def test_every_action_that_does_not_apply_now_is_a_409_saying_why(console:
                 "(TIPS by SMS); the console can only turn them off"
             },
         ),
-        "invite_active": (409, {"detail": "the patient is active: invites are for patients signing up"}),
+        "invite_stopped": (
+            409,
+            {
+                "detail": "the patient is stopped: invites are for patients signing up, and Telegram links "
+                "for active or paused ones"
+            },
+        ),
+        "invite_active_texted": (
+            409,
+            {
+                "detail": "the patient is active: their phone is already known, and a Telegram link invite "
+                "is not texted (leave the phone out)"
+            },
+        ),
         "invite_sandbox": (
             409,
             {"detail": "a sandbox patient is reached only through the simulator: no invites"},

@@ -227,11 +227,15 @@ async def test_no_invite_is_made_or_texted_for_a_patient_past_sign_up_or_in_the_
             url = f"/admin/patients/{patient_id}"
             texted = await client.post(f"{url}/invite", data={"csrf_token": token, "phone": "+34611222666"})
             assert texted.status_code == 409, patient_id
-            made = await live.client.post(f"/api{url.removeprefix('/admin')}/invites", json={}, headers=auth)
+            api = f"/api{url.removeprefix('/admin')}/invites"
+            made = await live.client.post(api, json={"phone": "+34611222666"}, headers=auth)
             assert made.status_code == 409, patient_id
             page = await client.get(url)
             assert page.status_code == 200 and 'id="invite"' not in page.text
+            assert "SANDBOX1" not in page.text and 'id="link-code"' not in page.text  # the code left open
         assert "sandbox" in made.json()["detail"]
+        made = await live.client.post(f"/api/patients/{sandbox.id}/invites", json={}, headers=auth)
+        assert made.status_code == 409 and "sandbox" in made.json()["detail"]
     assert twilio.sent == []
     async with live.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Invite)) == 2  # nothing new

@@ -141,7 +141,9 @@ async def test_viewers_read_but_every_patient_action_is_refused_to_them(console:
     assert await _count(console, Patient) == 3 and await _actions(console) == []
 
 
-async def test_a_new_invite_is_only_for_a_patient_signing_up(console: Console) -> None:
+async def test_a_new_invite_is_for_sign_up_or_a_telegram_link_never_for_a_stopped_patient(
+    console: Console,
+) -> None:
     seeded = await seed(console.sessions)
     auth = await _bearer(console)
     enrolled = (await console.client.post("/api/patients", json={"display_name": "Fay"}, headers=auth)).json()
@@ -149,8 +151,11 @@ async def test_a_new_invite_is_only_for_a_patient_signing_up(console: Console) -
         f"/api/patients/{enrolled['patient_id']}/invites", json={}, headers=auth
     )
     assert again.status_code == 201 and again.json()["code"] != enrolled["code"]
-    active = await console.client.post(f"/api/patients/{seeded.active}/invites", json={}, headers=auth)
-    assert active.status_code == 409
+    for signed_up in (seeded.active, seeded.paused):  # a link invite: a Telegram chat joins them
+        link = await console.client.post(f"/api/patients/{signed_up}/invites", json={}, headers=auth)
+        assert link.status_code == 201 and link.json()["sms"] is None
+    stopped = await console.client.post(f"/api/patients/{seeded.stopped}/invites", json={}, headers=auth)
+    assert stopped.status_code == 409
     assert (await console.client.post("/api/patients/999/invites", json={}, headers=auth)).status_code == 404
 
 

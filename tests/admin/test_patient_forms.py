@@ -60,13 +60,17 @@ async def test_viewers_see_no_patient_forms_and_their_posts_are_refused(console:
     token = await _signed_in(console, OperatorRole.VIEWER)
     page = await console.client.get(f"/admin/patients/{seeded.active}")
     assert page.status_code == 200 and "Ana Lopez" in page.text
-    for label in ("Save appointment", "Record dose", "Send now", "Erase patient", "Enroll a patient"):
+    for label in (
+        "Save appointment", "Record dose", "Send now", "Erase patient", "Enroll a patient",
+        "Link a Telegram chat",
+    ):  # fmt: skip
         assert label not in page.text
     assert (await console.client.get("/admin/enroll")).status_code == 403
     base = f"/admin/patients/{seeded.active}"
     posts = [
         ("/admin/enroll", {"display_name": "V"}),
         (f"{base}/invite", {}),
+        (f"{base}/link-telegram", {}),
         (f"{base}/appointment", {"starts_at": "2027-06-10T10:00"}),
         (f"{base}/dose", {"given_at": "2026-12-06T10:00"}),
         (f"{base}/message", {"text": "hi"}),

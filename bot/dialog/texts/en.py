@@ -334,4 +334,5 @@ TEXTS: dict[str, str] = {
     "cmd_help": "What I can do",
     "yes": "Yes",
     "no": "No",
+    "invite_linked": "Linked. Your reminders will come here now.",
 }

@@ -369,4 +369,5 @@ TEXTS: dict[str, str] = {
     "cmd_help": "Lo que puedo hacer",
     "yes": "Sí",
     "no": "No",
+    "invite_linked": "Listo. Tus recordatorios llegarán aquí a partir de ahora.",
 }
