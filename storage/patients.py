@@ -31,6 +31,16 @@ async def active_addresses(session: AsyncSession, patient_id: int) -> list[Chann
     return list(result)
 
 
+async def addresses_on(session: AsyncSession, patient_id: int, channel: Channel) -> list[ChannelAddress]:
+    """Returns the patient's addresses on `channel`, whatever their state, oldest first."""
+    result = await session.scalars(
+        select(ChannelAddress)
+        .where(ChannelAddress.patient_id == patient_id, ChannelAddress.channel == channel)
+        .order_by(ChannelAddress.id)
+    )
+    return list(result)
+
+
 async def set_address_state(
     session: AsyncSession, address_id: int, state: AddressState, now: datetime
 ) -> bool:

@@ -7,8 +7,9 @@ the clinic already filled in (name, formulation, stage, doses). Consent is alway
 Also owns linking a Telegram chat to a patient already signed up (active or paused) by a "link" invite,
 one an operator made after the patient signed up (`admin.enroll.make_invite`): the chat joins the patient
 without sign-up, when it is new or only half-way through a sign-up of its own (discarded as above). It
-becomes the patient's active Telegram chat: an earlier active one is marked invalid (it gets nothing more;
-a blocked one stays blocked), the switch goes in the timeline, and the outbox is replanned so pending
+becomes the patient's one Telegram chat: earlier chats of the patient (active or blocked) are detached and
+deleted, so an old phone or account neither gets messages nor reads the record (writing again, it is a
+stranger), the switch goes in the timeline, and the outbox is replanned so pending
 messages take Telegram by the channel order. SMS consent is untouched. A chat of another signed-up patient
 is refused and nothing changes. A sign-up invite (any code not made as a link invite,
 `storage.invites.made_for_link`) never links a patient past sign-up.
@@ -110,16 +111,12 @@ async def _link(turn: Turn, invite: Invite, target: Patient) -> None:
         await _carry_on(turn)
         return
     old = turn.patient
-    replaced = [
-        address
-        for address in await patients.active_addresses(turn.session, target.id)
-        if address.channel is Channel.TELEGRAM
-    ]
+    replaced = await patients.addresses_on(turn.session, target.id, Channel.TELEGRAM)
     turn.address.patient_id = target.id
     if turn.address.state is not AddressState.ACTIVE:
         turn.address.state, turn.address.state_changed_at = AddressState.ACTIVE, turn.now
-    for earlier in replaced:  # one active chat: the newest; the earlier one gets nothing more
-        earlier.state, earlier.state_changed_at = AddressState.INVALID, turn.now
+    for earlier in replaced:  # one chat: the newest; an old phone or account keeps no way into the record
+        await turn.session.delete(earlier)
     await invites.expire_open(turn.session, target.id, turn.now, keep_id=invite.id)
     await turn.session.flush()
     if await records.other_addresses(turn.session, old.id, turn.address.id) == 0:

@@ -146,7 +146,7 @@ async def test_a_chat_half_way_through_its_own_sign_up_is_linked_and_that_sign_u
         assert await session.scalar(select(func.count()).select_from(Patient)) == 1
 
 
-async def test_a_new_chat_replaces_the_active_one_and_a_blocked_one_stays_blocked(
+async def test_a_new_chat_replaces_every_earlier_chat_and_an_old_one_writing_again_is_a_stranger(
     make_chat, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     old_chat = make_chat("tg-old")
@@ -163,14 +163,13 @@ async def test_a_new_chat_replaces_the_active_one_and_a_blocked_one_stays_blocke
     new_chat = make_chat("tg-new")
     await new_chat.send("/start LINKSWAP", start_payload="LINKSWAP")
     assert new_chat.text == "Linked. Your reminders will come here now."
-    assert await _addresses(sessions, patient.id) == {
-        "tg-old": AddressState.INVALID,  # it gets nothing more
-        "tg-blocked": AddressState.BLOCKED,
-        "tg-new": AddressState.ACTIVE,
-    }
+    assert await _addresses(sessions, patient.id) == {"tg-new": AddressState.ACTIVE}
     [(action, detail)] = await _timeline(sessions, patient.id)
-    assert action == "channel_linked" and "replaces 1 earlier chat" in detail["cause"]
+    assert action == "channel_linked" and "replaces 2 earlier chat" in detail["cause"]
     assert detail["now_via"] == ["telegram"]
+    await old_chat.send("/next")  # a lost phone, a handed-on account: it reads nothing of the record
+    assert (await patient_of(sessions, "tg-old")).id != patient.id
+    assert patient.display_name not in old_chat.text
 
 
 async def test_a_chat_of_another_signed_up_patient_is_refused_and_nothing_changes(
