@@ -290,7 +290,7 @@ async def make_invite(
             earlier = await _made_under(session, patient_id, operator_id, key)
             if earlier is not None:
                 return earlier
-        invite = await invites.add_invite(session, patient_id, operator_id, now)
+        invite = await invites.add_invite(session, patient_id, operator_id, now, link=link)
         detail: dict[str, Any] = {"invite": invite.id}
         if link:
             detail[invites.LINK_MARK] = True

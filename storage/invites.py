@@ -22,6 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import AuditLog, Invite, PatientStatus
 
 INVITE_TTL = timedelta(days=30)  # handed out at the next visit or by letter as often as texted
+# A link invite opens a signed-up patient's record (appointments, doses) to the chat that uses it, and
+# detaches their earlier chat: it is handed over in person or by phone, and lives a week.
+LINK_INVITE_TTL = timedelta(days=7)
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud or typed from paper
 CODE_LENGTH = 8  # about 40 bits
 CREATE_ACTION = "invite.create"  # the audit row of an invite made after enrolment
@@ -46,11 +49,16 @@ def invite_values(patient_id: int, operator_id: int | None, now: datetime) -> di
 
 
 async def add_invite(
-    session: AsyncSession, patient_id: int, operator_id: int | None, now: datetime
+    session: AsyncSession, patient_id: int, operator_id: int | None, now: datetime, *, link: bool = False
 ) -> Invite:
-    """Adds a fresh invite for the patient and expires their earlier open ones; returns it (flushed)."""
+    """Adds a fresh invite for the patient and expires their earlier open ones; returns it (flushed).
+
+    link: a link invite, valid `LINK_INVITE_TTL` instead of `INVITE_TTL` (its mark is in the audit row).
+    """
     await expire_open(session, patient_id, now)
     invite = Invite(**invite_values(patient_id, operator_id, now))
+    if link:
+        invite.expires_at = now + LINK_INVITE_TTL
     session.add(invite)
     await session.flush()
     return invite

@@ -9,6 +9,7 @@ import re
 
 from sqlalchemy import select
 
+from storage.invites import LINK_INVITE_TTL
 from storage.models import AuditLog, Invite, OperatorRole, Patient, PatientStatus
 from tests.admin.console import Console, add_operator, add_token, seed, signed_in
 from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram
@@ -67,6 +68,9 @@ async def test_the_api_makes_a_link_invite_once_per_key_and_refuses_a_phone(
     body = first.json()
     assert body["telegram_link"] == f"https://t.me/{BOT_USERNAME}?start={body['code']}"
     assert body["sms"] is None
+    async with live.sessions() as session:
+        made = await session.scalar(select(Invite).where(Invite.code == body["code"]))
+    assert made is not None and made.expires_at - made.created_at == LINK_INVITE_TTL  # a week, not 30 days
     other = await live.client.post(url, json={}, headers=auth | {"Idempotency-Key": "link-ana-0002"})
     assert other.status_code == 201 and other.json()["code"] != body["code"]  # a new key: a new invite
     texted = await live.client.post(url, json={"phone": "+34611222888"}, headers=auth)
