@@ -9,22 +9,14 @@ renderer. On SQLite and, with TEST_DATABASE_URL, PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import timedelta
-
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.alerts import Alert
-from bot.channels.sms import SmsSender
-from bot.channels.telegram_out import TelegramSender, create_bot
 from care.clock import FakeClock
 from care.plan import ReminderPlan
-from care.triage import load_policy
 from jobs.dispatcher import NO_CHANNEL_ERROR, Dispatcher
 from jobs.followups import run_followups
-from jobs.render import OutboxRenderer
 from storage.models import (
     AddressState,
     AuditLog,
@@ -34,12 +26,11 @@ from storage.models import (
     CheckInReason,
     MessageStatus,
     Patient,
-    ScheduledMessage,
 )
 from tests.bot.telegram_e2e.harness import Bot, SignUp, sign_up_as
-from tests.bot.telegram_e2e.phones import phones
+from tests.bot.telegram_e2e.phones import patient_of_chat, phones, send_next
 from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
+from tests.fakes.twilio_api import FakeTwilio
 
 WITH_PHONE, WITHOUT_PHONE = SignUp(4), SignUp(2)  # patient 4 gives a number, patient 2 does not
 
@@ -52,36 +43,6 @@ class Recorder:
 
     async def alert(self, alert: Alert) -> None:
         self.alerts.append(alert)
-
-
-@pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    server = FakeTwilio()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def dispatcher(
-    fake: FakeTelegram,
-    twilio: FakeTwilio,
-    sessions: async_sessionmaker[AsyncSession],
-    plan: ReminderPlan,
-    clock: FakeClock,
-) -> AsyncIterator[Dispatcher]:
-    sms = SmsSender(
-        ACCOUNT_SID,
-        AUTH_TOKEN,
-        from_number=FROM_NUMBER,
-        api_base_url=twilio.base_url,
-        status_callback_url="https://ocrebot.example/webhooks/twilio/status",
-    )
-    async with create_bot(fake.token, fake.base_url) as bot:
-        senders = {Channel.TELEGRAM: TelegramSender(bot, chat_per_s=100, chat_burst=10), Channel.SMS: sms}
-        renderer = OutboxRenderer(clock, load_policy(), None)
-        yield Dispatcher(sessions, senders, plan, renderer, clock, "failover")
-    await sms.aclose()
 
 
 def _kicked(chat_id: int, blocked: bool) -> dict[str, object]:
@@ -97,17 +58,6 @@ def _kicked(chat_id: int, blocked: bool) -> dict[str, object]:
             "new_chat_member": new,
         }
     }
-
-
-async def _patient(sessions: async_sessionmaker[AsyncSession], chat_id: int) -> Patient:
-    async with sessions() as session:
-        patient = await session.scalar(
-            select(Patient)
-            .join(ChannelAddress, ChannelAddress.patient_id == Patient.id)
-            .where(ChannelAddress.address == str(chat_id))
-        )
-        assert patient is not None
-        return patient
 
 
 async def _state(sessions: async_sessionmaker[AsyncSession], chat_id: int) -> AddressState:
@@ -129,26 +79,6 @@ async def _timeline(sessions: async_sessionmaker[AsyncSession], patient_id: int)
         return [(row.action, row.detail) for row in rows]
 
 
-async def _send_next(
-    sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatcher, clock: FakeClock, patient_id: int
-) -> ScheduledMessage:
-    """Moves the clock to the patient's next pending row, dispatches, and returns the row as stored."""
-    async with sessions() as session:
-        row = await session.scalar(
-            select(ScheduledMessage)
-            .where(
-                ScheduledMessage.patient_id == patient_id, ScheduledMessage.status == MessageStatus.PENDING
-            )
-            .order_by(ScheduledMessage.due_at)
-            .limit(1)
-        )
-    assert row is not None
-    clock.set(max(clock.now(), row.due_at) + timedelta(seconds=1))
-    await dispatcher.run_once(clock.now())
-    async with sessions() as session:
-        return await session.get_one(ScheduledMessage, row.id)
-
-
 async def _signed_up_with_sms(
     bot: Bot,
     twilio: FakeTwilio,
@@ -158,12 +88,12 @@ async def _signed_up_with_sms(
 ) -> Patient:
     """Signs WITH_PHONE up in Telegram, then their phone replies YES: SMS is on."""
     await sign_up_as(bot.user(WITH_PHONE.chat_id, WITH_PHONE.language), WITH_PHONE)
-    assert not (await _patient(sessions, WITH_PHONE.chat_id)).sms_consent  # typed, not yet confirmed
+    assert not (await patient_of_chat(sessions, WITH_PHONE.chat_id)).sms_consent  # typed, not yet confirmed
     assert WITH_PHONE.phone is not None
     async with phones(sessions, plan, clock, twilio) as phone:
         [answer] = await phone(WITH_PHONE.phone).text("yes")
     assert "Thanks" in answer
-    patient = await _patient(sessions, WITH_PHONE.chat_id)
+    patient = await patient_of_chat(sessions, WITH_PHONE.chat_id)
     assert patient.sms_consent
     return patient
 
@@ -183,7 +113,7 @@ async def test_a_blocked_chat_switches_to_sms_at_once_and_a_new_start_switches_b
     assert await _state(sessions, WITH_PHONE.chat_id) is AddressState.BLOCKED  # before any send failed
     telegram_before = len(bot.sent_to(WITH_PHONE.chat_id))
 
-    by_sms = await _send_next(sessions, dispatcher, clock, patient.id)
+    by_sms = await send_next(sessions, dispatcher, clock, patient.id)
 
     assert (by_sms.status, by_sms.channel) == (MessageStatus.SENT, Channel.SMS)
     assert [m["to"] for m in twilio.sent] == [WITH_PHONE.phone.replace(" ", "")]
@@ -191,7 +121,7 @@ async def test_a_blocked_chat_switches_to_sms_at_once_and_a_new_start_switches_b
 
     await user.send("/start")
     assert await _state(sessions, WITH_PHONE.chat_id) is AddressState.ACTIVE
-    by_telegram = await _send_next(sessions, dispatcher, clock, patient.id)
+    by_telegram = await send_next(sessions, dispatcher, clock, patient.id)
 
     assert (by_telegram.status, by_telegram.channel) == (MessageStatus.SENT, Channel.TELEGRAM)
     assert len(twilio.sent) == 1
@@ -223,7 +153,7 @@ async def test_a_403_on_send_marks_the_chat_blocked_and_the_same_message_goes_by
     patient = await _signed_up_with_sms(bot, twilio, sessions, plan, clock)
     fake.blocked_chats.add(WITH_PHONE.chat_id)  # blocked without Telegram telling us
 
-    row = await _send_next(sessions, dispatcher, clock, patient.id)
+    row = await send_next(sessions, dispatcher, clock, patient.id)
 
     assert (row.status, row.channel) == (MessageStatus.SENT, Channel.SMS)
     assert len(twilio.sent) == 1
@@ -245,12 +175,12 @@ async def test_with_no_sms_consent_a_block_flags_the_clinic_once_and_a_new_start
 ) -> None:
     user = bot.user(WITHOUT_PHONE.chat_id, WITHOUT_PHONE.language)
     await sign_up_as(user, WITHOUT_PHONE)
-    patient = await _patient(sessions, WITHOUT_PHONE.chat_id)
+    patient = await patient_of_chat(sessions, WITHOUT_PHONE.chat_id)
     alerter = Recorder()
 
     await user.push(_kicked(WITHOUT_PHONE.chat_id, blocked=True))
     await run_followups(sessions, clock, alerter, clock.now())
-    failed = await _send_next(sessions, dispatcher, clock, patient.id)
+    failed = await send_next(sessions, dispatcher, clock, patient.id)
     await run_followups(sessions, clock, alerter, clock.now())
 
     assert (failed.status, failed.last_error) == (MessageStatus.FAILED, NO_CHANNEL_ERROR)

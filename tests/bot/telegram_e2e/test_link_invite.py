@@ -6,21 +6,13 @@ On SQLite and, with TEST_DATABASE_URL, PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import timedelta
-
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin.enroll import make_invite
-from bot.channels.sms import SmsSender
-from bot.channels.telegram_out import TelegramSender, create_bot
 from care.clock import FakeClock
 from care.plan import ReminderPlan
-from care.triage import load_policy
 from jobs.dispatcher import Dispatcher
-from jobs.render import OutboxRenderer
 from storage.models import (
     AddressState,
     Channel,
@@ -30,63 +22,12 @@ from storage.models import (
     OperatorRole,
     Patient,
     PatientStatus,
-    ScheduledMessage,
 )
 from tests.bot.telegram_e2e.harness import Bot
-from tests.bot.telegram_e2e.phones import phones
-from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
+from tests.bot.telegram_e2e.phones import phones, send_next
+from tests.fakes.twilio_api import FakeTwilio
 
 PHONE, CHAT = "+34600555444", 7401
-
-
-@pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    server = FakeTwilio()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def dispatcher(
-    fake: FakeTelegram,
-    twilio: FakeTwilio,
-    sessions: async_sessionmaker[AsyncSession],
-    plan: ReminderPlan,
-    clock: FakeClock,
-) -> AsyncIterator[Dispatcher]:
-    sms = SmsSender(
-        ACCOUNT_SID,
-        AUTH_TOKEN,
-        from_number=FROM_NUMBER,
-        api_base_url=twilio.base_url,
-        status_callback_url="https://ocrebot.example/webhooks/twilio/status",
-    )
-    async with create_bot(fake.token, fake.base_url) as bot:
-        senders = {Channel.TELEGRAM: TelegramSender(bot, chat_per_s=100, chat_burst=10), Channel.SMS: sms}
-        yield Dispatcher(sessions, senders, plan, OutboxRenderer(clock, load_policy(), None), clock, "link")
-    await sms.aclose()
-
-
-async def _send_next(
-    sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatcher, clock: FakeClock, patient_id: int
-) -> ScheduledMessage:
-    """Moves the clock to the patient's next pending row, dispatches, and returns the row as stored."""
-    async with sessions() as session:
-        row = await session.scalar(
-            select(ScheduledMessage)
-            .where(
-                ScheduledMessage.patient_id == patient_id, ScheduledMessage.status == MessageStatus.PENDING
-            )
-            .order_by(ScheduledMessage.due_at)
-            .limit(1)
-        )
-    assert row is not None
-    clock.set(max(clock.now(), row.due_at) + timedelta(seconds=1))
-    await dispatcher.run_once(clock.now())
-    async with sessions() as session:
-        return await session.get_one(ScheduledMessage, row.id)
 
 
 async def test_an_sms_patient_linked_by_invite_gets_the_next_reminder_in_telegram(
@@ -127,7 +68,7 @@ async def test_an_sms_patient_linked_by_invite_gets_the_next_reminder_in_telegra
         )
         session.add(operator)
         await session.commit()
-    by_sms = await _send_next(sessions, dispatcher, clock, patient.id)
+    by_sms = await send_next(sessions, dispatcher, clock, patient.id)
     assert (by_sms.status, by_sms.channel) == (MessageStatus.SENT, Channel.SMS)
     texted = len(twilio.sent)
 
@@ -136,7 +77,7 @@ async def test_an_sms_patient_linked_by_invite_gets_the_next_reminder_in_telegra
     await user.send(f"/start {invite.code}")
     assert user.text == "Linked. Your reminders will come here now."
 
-    by_telegram = await _send_next(sessions, dispatcher, clock, patient.id)
+    by_telegram = await send_next(sessions, dispatcher, clock, patient.id)
     assert (by_telegram.status, by_telegram.channel) == (MessageStatus.SENT, Channel.TELEGRAM)
     assert len(twilio.sent) == texted and len(bot.sent_to(CHAT)) == 2  # the "Linked" reply, the reminder
     async with sessions() as session:

@@ -7,98 +7,20 @@ texting our signed Twilio webhook. On SQLite and, with TEST_DATABASE_URL, Postgr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import timedelta
-
-import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.sms import SmsSender
-from bot.channels.telegram_out import TelegramSender, create_bot
 from care.clock import FakeClock
 from care.plan import ReminderPlan
-from care.triage import load_policy
 from jobs.dispatcher import Dispatcher
-from jobs.render import OutboxRenderer
-from storage.models import Channel, ChannelAddress, MessageStatus, Patient, ScheduledMessage
+from storage.models import Channel, MessageStatus
 from tests.bot.telegram_e2e.harness import Bot, SignUp, User, sign_up_as
-from tests.bot.telegram_e2e.phones import phones
+from tests.bot.telegram_e2e.phones import patient_of_chat, phones, send_next
 from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
+from tests.fakes.twilio_api import FakeTwilio
 
 NO_NUMBER = SignUp(2)  # English, skips the number at sign-up
 WITH_NUMBER = SignUp(4)  # English, gives +34 600000004 at sign-up
 NEW = "+34600000099"
-
-
-@pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    server = FakeTwilio()
-    await server.start()
-    yield server
-    await server.stop()
-    assert server.violations == [], server.calls
-
-
-@pytest.fixture
-async def sms_bot(
-    fake: FakeTelegram, sessions: async_sessionmaker[AsyncSession], plan: ReminderPlan, clock: FakeClock
-) -> AsyncIterator[Bot]:
-    running = Bot(fake, sessions, plan, clock, sms_enabled=True)
-    await running.start()
-    yield running
-    await running.stop()
-    assert running.errors == [], f"errors reached the Application: {running.errors!r}"
-
-
-@pytest.fixture
-async def dispatcher(
-    fake: FakeTelegram,
-    twilio: FakeTwilio,
-    sessions: async_sessionmaker[AsyncSession],
-    plan: ReminderPlan,
-    clock: FakeClock,
-) -> AsyncIterator[Dispatcher]:
-    sms = SmsSender(ACCOUNT_SID, AUTH_TOKEN, from_number=FROM_NUMBER, api_base_url=twilio.base_url)
-    async with create_bot(fake.token, fake.base_url) as bot:
-        senders = {Channel.TELEGRAM: TelegramSender(bot, chat_per_s=100, chat_burst=10), Channel.SMS: sms}
-        renderer = OutboxRenderer(clock, load_policy(), None)
-        yield Dispatcher(sessions, senders, plan, renderer, clock, "confirm")
-    await sms.aclose()
-
-
-async def _patient(sessions: async_sessionmaker[AsyncSession], chat_id: int) -> Patient:
-    async with sessions() as session:
-        patient = await session.scalar(
-            select(Patient)
-            .join(ChannelAddress, ChannelAddress.patient_id == Patient.id)
-            .where(ChannelAddress.address == str(chat_id))
-        )
-        assert patient is not None
-        return patient
-
-
-async def _send_next_reminder(
-    sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatcher, clock: FakeClock, patient_id: int
-) -> ScheduledMessage:
-    """Moves the clock to the patient's next pending plan row, dispatches, and returns the row as stored."""
-    async with sessions() as session:
-        row = await session.scalar(
-            select(ScheduledMessage)
-            .where(
-                ScheduledMessage.patient_id == patient_id,
-                ScheduledMessage.status == MessageStatus.PENDING,
-                ScheduledMessage.touchpoint_id.is_not(None),
-            )
-            .order_by(ScheduledMessage.due_at)
-            .limit(1)
-        )
-    assert row is not None
-    clock.set(max(clock.now(), row.due_at) + timedelta(seconds=1))
-    await dispatcher.run_once(clock.now())
-    async with sessions() as session:
-        return await session.get_one(ScheduledMessage, row.id)
 
 
 async def _share_number(user: User, number: str) -> None:
@@ -144,13 +66,13 @@ async def test_a_number_added_after_sign_up_is_confirmed_by_its_yes_and_then_tak
     async with phones(sessions, plan, clock, twilio) as phone:
         [answer] = await phone(NEW).text("YES")
     assert "Thanks" in answer
-    patient = await _patient(sessions, NO_NUMBER.chat_id)
+    patient = await patient_of_chat(sessions, NO_NUMBER.chat_id)
     assert patient.sms_consent
     await user.send("/phone")
     assert NEW in user.text and "Texts are on" in user.text
 
     fake.blocked_chats.add(NO_NUMBER.chat_id)  # Telegram gone: the reminder fails over to the new number
-    by_sms = await _send_next_reminder(sessions, dispatcher, clock, patient.id)
+    by_sms = await send_next(sessions, dispatcher, clock, patient.id, planned=True)
     assert (by_sms.status, by_sms.channel) == (MessageStatus.SENT, Channel.SMS)
     assert [m["to"] for m in twilio.sent] == [NEW, NEW]
 
@@ -174,17 +96,17 @@ async def test_after_a_change_the_old_number_gets_nothing_more(
     assert [m["to"] for m in twilio.sent] == [old]
 
     await _share_number(user, NEW)
-    patient = await _patient(sessions, WITH_NUMBER.chat_id)
+    patient = await patient_of_chat(sessions, WITH_NUMBER.chat_id)
     assert not patient.sms_consent  # the new phone has not said YES yet
     await dispatcher.run_once(clock.now())
     assert [m["to"] for m in twilio.sent] == [old, NEW]
 
     fake.blocked_chats.add(WITH_NUMBER.chat_id)
-    failed = await _send_next_reminder(sessions, dispatcher, clock, patient.id)
+    failed = await send_next(sessions, dispatcher, clock, patient.id, planned=True)
     assert failed.status is MessageStatus.FAILED  # neither the old number nor the unconfirmed new one
     async with phones(sessions, plan, clock, twilio) as phone:
         await phone(NEW).text("Yes")
-    by_sms = await _send_next_reminder(sessions, dispatcher, clock, patient.id)
+    by_sms = await send_next(sessions, dispatcher, clock, patient.id, planned=True)
     assert (by_sms.status, by_sms.channel) == (MessageStatus.SENT, Channel.SMS)
     assert [m["to"] for m in twilio.sent] == [old, NEW, NEW]
 
@@ -214,12 +136,12 @@ async def test_after_removal_nothing_goes_by_sms(
     await user.tap("remove")
     await user.tap("yes")
     assert "is removed" in user.text
-    patient = await _patient(sessions, WITH_NUMBER.chat_id)
+    patient = await patient_of_chat(sessions, WITH_NUMBER.chat_id)
     assert not patient.sms_consent
 
-    on_telegram = await _send_next_reminder(sessions, dispatcher, clock, patient.id)
+    on_telegram = await send_next(sessions, dispatcher, clock, patient.id, planned=True)
     assert (on_telegram.status, on_telegram.channel) == (MessageStatus.SENT, Channel.TELEGRAM)
     fake.blocked_chats.add(WITH_NUMBER.chat_id)
-    failed = await _send_next_reminder(sessions, dispatcher, clock, patient.id)
+    failed = await send_next(sessions, dispatcher, clock, patient.id, planned=True)
     assert failed.status is MessageStatus.FAILED
     assert [m["to"] for m in twilio.sent] == [old]  # only the request, before the removal
