@@ -5,7 +5,8 @@ that number: a pending confirmation request is cancelled, other pending rows fal
 cancelled and the clinic flagged when none is left), START (the address is usable again and the consent
 back; the caller replans), the confirmation of a number typed in another channel (one request per address
 is queued, `queue_confirmation`; until the phone answers YES, `confirm`, the patient has no SMS consent),
-a number the patient adds or gives up in their chat (`add_number`, `remove_number`),
+a number added, changed or given up by the patient in their chat or by an operator for them (`set_number`,
+`add_number`, `remove_number`),
 each switch in the patient's timeline (`storage.reachability`), and delivery callbacks (recorded on the
 message_log rows and the outbox row of the provider's message id, idempotent and never moving backwards:
 callbacks arrive late, twice or out of order). Nothing here commits; the caller owns the transaction.
@@ -41,6 +42,8 @@ CONFIRMED_ACTION = "sms_confirmed"  # the timeline entry of a phone's YES
 ADDED_ACTION = "sms_number_added"  # the patient gave a number (/phone): it waits for its own YES
 REMOVED_ACTION = "sms_number_removed"  # the patient changed or removed their number (/phone)
 _SENT_LIKE = (MessageStatus.SENT, MessageStatus.UNCERTAIN)
+# what `set_number` did: the number stored and its YES asked for, already the patient's, another patient's
+NUMBER_SET, NUMBER_SAME, NUMBER_TAKEN = "set", "same", "taken"
 
 
 async def sms_address(session: AsyncSession, number: str) -> ChannelAddress | None:
@@ -48,6 +51,39 @@ async def sms_address(session: AsyncSession, number: str) -> ChannelAddress | No
     return await session.scalar(
         select(ChannelAddress).where(ChannelAddress.channel == Channel.SMS, ChannelAddress.address == number)
     )
+
+
+async def number_owner(session: AsyncSession, number: str) -> int | None:
+    """Returns the patient id whose SMS address is `number`, if any."""
+    return await session.scalar(
+        select(ChannelAddress.patient_id).where(
+            ChannelAddress.channel == Channel.SMS, ChannelAddress.address == number
+        )
+    )
+
+
+async def address_of(session: AsyncSession, patient_id: int) -> ChannelAddress | None:
+    """Returns the patient's SMS address (the newest, should there be several), if any."""
+    return await session.scalar(
+        select(ChannelAddress)
+        .where(ChannelAddress.patient_id == patient_id, ChannelAddress.channel == Channel.SMS)
+        .order_by(ChannelAddress.id.desc())
+        .limit(1)
+    )
+
+
+async def add_address(
+    session: AsyncSession, patient_id: int, number: str, now: datetime
+) -> ChannelAddress | None:
+    """Adds an SMS address to the patient unless they have it; returns theirs (None: another patient's)."""
+    address = await sms_address(session, number)
+    if address is None:
+        address = ChannelAddress(
+            patient_id=patient_id, channel=Channel.SMS, address=number, state_changed_at=now
+        )
+        session.add(address)
+        await session.flush()
+    return address if address.patient_id == patient_id else None
 
 
 async def patient_language(session: AsyncSession, number: str) -> str | None:
@@ -207,6 +243,40 @@ async def add_number(session: AsyncSession, address: ChannelAddress, now: dateti
     await reachability.record_switch(
         session, address.patient_id, Channel.SMS, AddressState.ACTIVE, now, cause, action=ADDED_ACTION
     )
+
+
+async def set_number(
+    session: AsyncSession,
+    patient: Patient,
+    number: str,
+    now: datetime,
+    *,
+    request: str,
+    changed_cause: str,
+    added_cause: str,
+) -> str:
+    """Makes `number` (E.164) the patient's SMS number; returns `NUMBER_SET`, `NUMBER_SAME` (theirs
+    already: nothing changes) or `NUMBER_TAKEN` (another patient's: nothing changes, unless it was taken a
+    moment ago, after their old number was removed: the caller decides whether to roll back).
+
+    The old number is removed (`remove_number`, `changed_cause` in the timeline), the new one added
+    (`added_cause`) and, when the patient consented to the service, its one request for its own YES
+    (`request`, as written) is queued: the patient has SMS consent only after it. The caller replans.
+    """
+    if await number_owner(session, number) not in (None, patient.id):
+        return NUMBER_TAKEN
+    old = await address_of(session, patient.id)
+    if old is not None and old.address == number:
+        return NUMBER_SAME
+    if old is not None:
+        await remove_number(session, old, now, changed_cause)
+    address = await add_address(session, patient.id, number, now)
+    if address is None:
+        return NUMBER_TAKEN
+    await add_number(session, address, now, added_cause)
+    if awaiting_yes(patient, address):
+        await queue_confirmation(session, patient.id, address.id, request, now)
+    return NUMBER_SET
 
 
 async def remove_number(session: AsyncSession, address: ChannelAddress, now: datetime, cause: str) -> None:

@@ -124,35 +124,26 @@ async def pending_messages(
 
 async def sms_number_owner(session: AsyncSession, number: str) -> int | None:
     """Returns the patient id whose SMS address is `number`, if any."""
-    return await session.scalar(
-        select(ChannelAddress.patient_id).where(
-            ChannelAddress.channel == Channel.SMS, ChannelAddress.address == number
-        )
-    )
+    return await sms.number_owner(session, number)
 
 
 async def add_sms_address(
     session: AsyncSession, patient_id: int, number: str, now: datetime
 ) -> ChannelAddress | None:
     """Adds an SMS address to the patient unless they have it; returns theirs (None: another patient's)."""
-    address = await sms.sms_address(session, number)
-    if address is None:
-        address = ChannelAddress(
-            patient_id=patient_id, channel=Channel.SMS, address=number, state_changed_at=now
-        )
-        session.add(address)
-        await session.flush()
-    return address if address.patient_id == patient_id else None
+    return await sms.add_address(session, patient_id, number, now)
 
 
 async def sms_address_of(session: AsyncSession, patient_id: int) -> ChannelAddress | None:
     """Returns the patient's SMS address (the newest, should there be several), if any."""
-    return await session.scalar(
-        select(ChannelAddress)
-        .where(ChannelAddress.patient_id == patient_id, ChannelAddress.channel == Channel.SMS)
-        .order_by(ChannelAddress.id.desc())
-        .limit(1)
-    )
+    return await sms.address_of(session, patient_id)
+
+
+async def set_sms_number(
+    session: AsyncSession, patient: Patient, number: str, now: datetime, **how: str
+) -> str:
+    """Makes `number` the patient's SMS number and asks it for its YES (`storage.sms.set_number`)."""
+    return await sms.set_number(session, patient, number, now, **how)
 
 
 async def remove_sms_address(
@@ -160,11 +151,6 @@ async def remove_sms_address(
 ) -> None:
     """Removes the patient's SMS address: its request cancelled, SMS consent off, in the timeline."""
     await sms.remove_number(session, address, now, cause)
-
-
-async def note_sms_added(session: AsyncSession, address: ChannelAddress, now: datetime, cause: str) -> None:
-    """Puts a newly given SMS number in the patient's timeline."""
-    await sms.add_number(session, address, now, cause)
 
 
 async def ask_sms_yes(

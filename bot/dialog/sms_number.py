@@ -2,10 +2,11 @@
 
 Owns showing the number and its state (texts on, waiting for the phone's YES, off after STOP, unreachable)
 and changing, adding or removing it. A new number is read like sign-up's (`phones.to_e164`, the contact
-button too) and gets SMS only after it replies YES to its one request (`records.ask_sms_yes`); only where SMS
-is configured. The old number is removed (its pending request cancelled, SMS consent off until the new
-YES), each change goes in the timeline and the reminders are replanned. A number that is another patient's
-is refused without saying so. Must not import `jobs`, `admin` or `ocrebot`.
+button too) and gets SMS only after it replies YES to its one request; only where SMS is configured. The old
+number is removed (its pending request cancelled, SMS consent off until the new YES), each change goes in
+the timeline and the reminders are replanned: `storage.sms.set_number` and `remove_number` do it, as for
+the console's `admin.sms_number`. A number that is another patient's is refused without saying so.
+Must not import `jobs`, `admin` or `ocrebot`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bot.dialog.answers import Command
 from bot.dialog.events import Reply
 from bot.dialog.phones import to_e164
 from bot.dialog.turn import Answer, Step, Turn
+from storage import sms
 from storage.models import AddressState, Channel, ChannelAddress, PatientStatus
 
 FLOW = "phone"
@@ -89,24 +91,17 @@ async def _handle_number(turn: Turn, answer: Answer) -> None:
         turn.note("phone_invalid_retry")
         await turn.ask()
         return
-    if await records.sms_number_owner(turn.session, number) not in (None, turn.patient.id):
-        turn.note("phone_taken_retry")  # says nothing of whose it is
-        await turn.ask()
-        return
-    old = await records.sms_address_of(turn.session, turn.patient.id)
-    if old is not None and old.address == number:
+    outcome = await records.set_sms_number(
+        turn.session, turn.patient, number, turn.now,
+        request=texts.say(turn.lang, "sms_confirm_request"), changed_cause=CHANGED, added_cause=ADDED,
+    )  # fmt: skip
+    if outcome == sms.NUMBER_SAME:
         await _end(turn, "phone_same")
         return
-    if old is not None:
-        await records.remove_sms_address(turn.session, old, turn.now, CHANGED)
-    address = await records.add_sms_address(turn.session, turn.patient.id, number, turn.now)
-    if address is None:  # taken a moment ago by another patient: the engine's retry would not help
+    if outcome == sms.NUMBER_TAKEN:  # says nothing of whose it is
         turn.note("phone_taken_retry")
         await turn.ask()
         return
-    await records.note_sms_added(turn.session, address, turn.now, ADDED)
-    request = texts.say(turn.lang, "sms_confirm_request")
-    await records.ask_sms_yes(turn.session, turn.patient, address, request, turn.now)
     turn.patient_changed()
     turn.replan = True
     await _end(turn, "sms_confirm_sent", phone=number)
