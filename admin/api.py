@@ -1,5 +1,6 @@
 """The JSON API under /api: patients (search, record, pause/resume/unsubscribe, enroll and invite, next
-appointment, dose given, one-off message, erase, weekly tips, quiet hours) and alerts (list, ack).
+appointment, dose given, one-off message, erase, weekly tips, quiet hours, SMS number) and alerts (list,
+ack).
 
 Every route needs a session cookie or a Bearer token (`admin.auth`); changes need the operator role and,
 with a cookie, the CSRF header. Bad input is a 422 naming the field (FastAPI's validation). A patient or alert
@@ -17,7 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, R
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from admin import actions, doses, enroll, messages, queries, tips
+from admin import actions, doses, enroll, messages, queries, sms_number, tips
 from admin.auth import Actor, api_actor, now_of, require_role
 from admin.quiet_hours import QuietHoursIn, QuietHoursOut, read_quiet_hours, set_quiet_hours
 from admin.schemas import (
@@ -203,6 +204,34 @@ async def put_quiet_hours(
         operator_id=actor.operator_id,
         plan=services.plan,
         now=now_of(request),
+    )
+
+
+@router.put("/patients/{patient_id}/sms-number", response_model=sms_number.SmsNumberOut)
+async def put_sms_number(
+    request: Request, actor: Changer, patient_id: int, body: sms_number.SmsNumberIn
+) -> sms_number.SmsNumberOut:
+    """Sets the patient's SMS number (the old one removed): it is texted to reply YES, and SMS is on for the
+    patient only after it does. The same number again changes nothing. 409 for a patient not active or
+    sandbox, a number that is another patient's, or when SMS is not configured."""
+    services = request.app.state.services
+    return await sms_number.set_sms_number(
+        services.sessions,
+        patient_id,
+        body.phone,
+        sms_on=enroll.sms_sender_of(request.app.state) is not None,
+        operator_id=actor.operator_id,
+        plan=services.plan,
+        now=now_of(request),
+    )
+
+
+@router.delete("/patients/{patient_id}/sms-number", response_model=sms_number.SmsNumberOut)
+async def delete_sms_number(request: Request, actor: Changer, patient_id: int) -> sms_number.SmsNumberOut:
+    """Removes the patient's SMS number: nothing more is texted to it (none to remove changes nothing)."""
+    services = request.app.state.services
+    return await sms_number.remove_sms_number(
+        services.sessions, patient_id, operator_id=actor.operator_id, plan=services.plan, now=now_of(request)
     )
 
 

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from admin import accounts, actions, enroll, queries
+from admin import accounts, actions, enroll, queries, sms_number
 from admin.auth import (
     PRELOGIN_COOKIE,
     SESSION_COOKIE,
@@ -37,7 +37,7 @@ from admin.rendering import render
 from admin.security import SessionData, throttle_key, verify_password
 from care.formulation import Formulation
 from storage import invites
-from storage.models import OperatorRole, PatientStatus
+from storage.models import Channel, OperatorRole, PatientStatus
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,9 @@ NOTICES = {
     "dose": "Dose recorded: the reminders start again from it.",
     "one_off": "Message queued: it goes out now.",
     "tips_off": "Weekly tips turned off.",
+    "sms_number_set": "SMS number saved: it was texted to reply YES. SMS starts when that phone does.",
+    "sms_number_same": "That is already the patient's SMS number: nothing changed.",
+    "sms_number_removed": "SMS number removed: nothing more is texted to it.",
     "erased": "Patient erased.",
 }
 THROTTLED = "Too many failed sign-ins. Try again in 15 minutes."
@@ -275,6 +278,8 @@ async def patient_page(
             current in (PatientStatus.SIGNING_UP, PatientStatus.ACTIVE, PatientStatus.PAUSED),
         ),
     ]
+    sms_addresses = [a for a in record.addresses if a.channel is Channel.SMS]
+    sms_address = max(sms_addresses, key=lambda a: a.id) if sms_addresses else None
     return render(
         request,
         "patient.html",
@@ -290,6 +295,8 @@ async def patient_page(
         sms_on=enroll.sms_sender_of(request.app.state) is not None,
         patient_now=now.astimezone(ZoneInfo(record.patient.timezone)),
         quiet=quiet_hours_of(record.patient, request.app.state.services.plan),
+        sms_number=sms_address.address if sms_address else None,
+        sms_state=sms_number.state_of(record.patient, sms_address),
         **({"errors": {}, "warnings": [], "form": {}} | extra),
     )
 

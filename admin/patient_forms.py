@@ -1,5 +1,5 @@
 """The console's forms that change a patient's care: enroll (and invite), a Telegram link invite for a
-patient already signed up, next appointment, dose given, one-off message, erase. Each posts, then
+patient already signed up, next appointment, dose given, one-off message, SMS number, erase. Each posts, then
 redirects back with a notice (post/redirect/get); a refusal re-renders the patient page with the reason
 beside the form (422), or, for an appointment that breaks a label rule, with its warnings and a "Book
 anyway" button (409). Operators and admins only: viewers see no form and get 403. The router is installed
@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from admin import actions, doses, enroll, messages, tips
+from admin import actions, doses, enroll, messages, sms_number, tips
 from admin.api import invite_answer, new_patient
 from admin.auth import Actor, now_of, require_role
 from admin.pages import patient_page
@@ -265,6 +265,46 @@ async def tips_off_submit(request: Request, actor: Changer, patient_id: int) -> 
     except actions.NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient") from None
     return _back(patient_id, "tips_off")
+
+
+@router.post("/patients/{patient_id}/sms-number")
+async def sms_number_submit(
+    request: Request, actor: Changer, patient_id: int, phone: Annotated[str, Form(max_length=32)] = ""
+) -> Response:
+    """Sets the patient's SMS number; it is texted to reply YES (the same number again changes nothing)."""
+    form = {"sms_phone": phone}
+    try:
+        number = enroll.e164(phone)
+    except enroll.BadPhone as exc:
+        return await _refused(request, actor, patient_id, "sms_phone", f"The number {exc}.", form)
+    services = request.app.state.services
+    try:
+        answer = await sms_number.set_sms_number(
+            services.sessions, patient_id, number, sms_on=_sms_on(request), operator_id=actor.operator_id,
+            plan=services.plan, now=now_of(request),
+        )  # fmt: skip
+    except actions.NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient") from None
+    except actions.Conflict as exc:
+        message = str(exc).capitalize() + "."
+        return await _refused(request, actor, patient_id, "sms_phone", message, form, 409)
+    return _back(patient_id, "sms_number_set" if answer.changed else "sms_number_same", "#sms-number")
+
+
+@router.post("/patients/{patient_id}/sms-number/remove")
+async def sms_number_remove_submit(request: Request, actor: Changer, patient_id: int) -> Response:
+    """Removes the patient's SMS number."""
+    services = request.app.state.services
+    try:
+        await sms_number.remove_sms_number(
+            services.sessions, patient_id, operator_id=actor.operator_id, plan=services.plan,
+            now=now_of(request),
+        )  # fmt: skip
+    except actions.NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such patient") from None
+    except actions.Conflict as exc:
+        return await _refused(request, actor, patient_id, "sms_phone", str(exc).capitalize() + ".", {}, 409)
+    return _back(patient_id, "sms_number_removed", "#sms-number")
 
 
 @router.post("/patients/{patient_id}/erase")
