@@ -280,7 +280,7 @@ async def set_number(
 
 
 async def remove_number(session: AsyncSession, address: ChannelAddress, now: datetime, cause: str) -> None:
-    """Removes an SMS address its patient gave up: nothing more goes to that number.
+    """Removes an SMS address its patient (or an operator for them) gave up: nothing more goes to that number.
 
     Its confirmation request is cancelled if still pending, and every request of it gets a retired key (a
     later address may get the same id on SQLite, and must get its own request); pending rows pinned to SMS
@@ -297,7 +297,7 @@ async def remove_number(session: AsyncSession, address: ChannelAddress, now: dat
     )
     for row in requests:
         if row.status is MessageStatus.PENDING:
-            row.status, row.last_error = MessageStatus.CANCELLED, "number removed by the patient"
+            row.status, row.last_error = MessageStatus.CANCELLED, "number removed or changed"
         row.dedupe_key, row.updated_at = f"{SMS_CONFIRM}-removed:{row.id}", now
     await session.execute(
         update(ScheduledMessage)
