@@ -291,3 +291,24 @@ async def test_the_patient_page_sets_and_removes_the_number(
         page = await client.get(removed.headers["location"])
         assert "SMS number removed" in page.text and 'id="sms-state">none</span>' in page.text
     assert await _state(live, patient_id) == ([], False)
+
+
+async def test_an_sms_only_patients_new_number_takes_over_after_its_yes(
+    live: Console, channels: tuple[FakeTelegram, FakeTwilio]
+) -> None:
+    _, twilio = channels
+    async with live.sessions() as session, session.begin():
+        patient_id = (await add_patient(session, phone=OLD, consented_at=NOW)).id  # no Telegram
+    auth = await _auth(live)
+    answer = await live.client.put(
+        f"/api/patients/{patient_id}/sms-number", json={"phone": NEW}, headers=auth
+    )
+    assert answer.status_code == 200 and answer.json()["state"] == "awaiting_yes"
+    await _dispatch(live)
+    await _yes(live, twilio, NEW)
+    assert await _state(live, patient_id) == ([NEW], True)
+    text = "The day unit is on floor 2 now."
+    sent = await live.client.post(f"/api/patients/{patient_id}/messages", json={"text": text}, headers=auth)
+    assert sent.status_code == 202
+    await _dispatch(live)
+    assert [(m["to"], m["body"]) for m in twilio.sent] == [(NEW, REQUEST), (NEW, text)]  # OLD: nothing
