@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from admin import accounts, actions, enroll, queries, sms_number
+from admin import accounts, actions, enroll, queries
 from admin.auth import (
     PRELOGIN_COOKIE,
     SESSION_COOKIE,
@@ -36,7 +36,7 @@ from admin.quiet_hours import QuietHoursIn, quiet_hours_of, set_quiet_hours
 from admin.rendering import render
 from admin.security import SessionData, throttle_key, verify_password
 from care.formulation import Formulation
-from storage import invites
+from storage import invites, sms
 from storage.models import Channel, OperatorRole, PatientStatus
 
 log = logging.getLogger(__name__)
@@ -296,7 +296,7 @@ async def patient_page(
         patient_now=now.astimezone(ZoneInfo(record.patient.timezone)),
         quiet=quiet_hours_of(record.patient, request.app.state.services.plan),
         sms_number=sms_address.address if sms_address else None,
-        sms_state=sms_number.state_of(record.patient, sms_address),
+        sms_state=sms.number_state(record.patient, sms_address),
         **({"errors": {}, "warnings": [], "form": {}} | extra),
     )
 

@@ -16,7 +16,6 @@ else of `bot`. Must not import `jobs` or `ocrebot`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,15 +26,13 @@ from admin.enroll import BadPhone, e164
 from bot.dialog import texts
 from care.plan import ReminderPlan
 from storage import plans, sms
-from storage.models import AddressState, ChannelAddress, Patient, PatientStatus
+from storage.models import Patient, PatientStatus
 
 SET_ACTION, REMOVED_ACTION = "patient.sms_number_set", "patient.sms_number_removed"
 CHANGED = "console: an operator changed the SMS number"
 ADDED = "console: an operator gave an SMS number; it waits for its own YES"
 REMOVED = "console: an operator removed the SMS number"
 TAKEN = "this number is another patient's SMS number"
-
-State = Literal["none", "on", "awaiting_yes", "opted_out", "unreachable", "off"]
 
 
 class SmsNumberIn(BaseModel):
@@ -59,30 +56,17 @@ class SmsNumberOut(BaseModel):
 
     patient_id: int
     phone: str | None
-    state: State = Field(
+    state: sms.NumberState = Field(
         description="none, on, awaiting_yes (texted: on when the phone replies YES), opted_out (the phone "
         "texted STOP), unreachable, or off (no SMS consent)"
     )
     changed: bool
 
 
-def state_of(patient: Patient, address: ChannelAddress | None) -> State:
-    """Returns the state of the patient's SMS number as the console shows it."""
-    if address is None:
-        return "none"
-    if address.state is AddressState.OPTED_OUT:
-        return "opted_out"
-    if address.state is not AddressState.ACTIVE:
-        return "unreachable"
-    if patient.sms_consent:
-        return "on"
-    return "awaiting_yes" if sms.awaiting_yes(patient, address) else "off"
-
-
-async def number_state(session: AsyncSession, patient: Patient) -> tuple[str | None, State]:
-    """Returns the patient's SMS number (None without one) and its state."""
+async def number_state(session: AsyncSession, patient: Patient) -> tuple[str | None, sms.NumberState]:
+    """Returns the patient's SMS number (None without one) and its state (`storage.sms.number_state`)."""
     address = await sms.address_of(session, patient.id)
-    return (address.address if address else None), state_of(patient, address)
+    return (address.address if address else None), sms.number_state(patient, address)
 
 
 def _check_changeable(patient: Patient) -> None:

@@ -16,6 +16,7 @@ Must not import `bot`, `jobs`, `admin` or `ocrebot`.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -171,6 +172,23 @@ async def opt_in(session: AsyncSession, number: str, now: datetime) -> int | Non
         cause = "sms: the patient texted START"
         await reachability.record_switch(session, patient.id, Channel.SMS, AddressState.ACTIVE, now, cause)
     return patient.id
+
+
+NumberState = Literal["none", "on", "awaiting_yes", "opted_out", "unreachable", "off"]
+
+
+def number_state(patient: Patient, address: ChannelAddress | None) -> NumberState:
+    """Returns the state of the patient's SMS number: none, on, awaiting_yes (texted: on when the phone
+    replies YES), opted_out (the phone texted STOP), unreachable, or off (no SMS consent)."""
+    if address is None:
+        return "none"
+    if address.state is AddressState.OPTED_OUT:
+        return "opted_out"
+    if address.state is not AddressState.ACTIVE:
+        return "unreachable"
+    if patient.sms_consent:
+        return "on"
+    return "awaiting_yes" if awaiting_yes(patient, address) else "off"
 
 
 def awaiting_yes(patient: Patient, address: ChannelAddress) -> bool:

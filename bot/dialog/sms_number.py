@@ -17,7 +17,7 @@ from bot.dialog.events import Reply
 from bot.dialog.phones import to_e164
 from bot.dialog.turn import Answer, Step, Turn
 from storage import sms
-from storage.models import AddressState, Channel, ChannelAddress, PatientStatus
+from storage.models import Channel, ChannelAddress, PatientStatus
 
 FLOW = "phone"
 MENU, NUMBER, REMOVE = "menu", "number", "remove"
@@ -39,14 +39,13 @@ async def run(turn: Turn, _command: Command) -> None:
     await turn.ask()
 
 
+# `storage.sms.number_state` in the words of /phone's texts (`phone_state_*`): no YES yet reads waiting
+_STATE_TEXT = {"on": "on", "awaiting_yes": "waiting", "off": "waiting", "opted_out": "off",
+               "unreachable": "unreachable"}  # fmt: skip
+
+
 def _state(turn: Turn, address: ChannelAddress) -> str:
-    if not turn.sms_on:
-        return "unavailable"
-    if address.state is AddressState.OPTED_OUT:
-        return "off"
-    if address.state is not AddressState.ACTIVE:
-        return "unreachable"
-    return "on" if turn.patient.sms_consent else "waiting"
+    return _STATE_TEXT[sms.number_state(turn.patient, address)] if turn.sms_on else "unavailable"
 
 
 async def _ask_menu(turn: Turn) -> Reply:
