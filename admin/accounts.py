@@ -101,6 +101,24 @@ async def clear_failures(session: AsyncSession, key_hash: str) -> None:
     await session.execute(delete(LoginFailure).where(LoginFailure.key_hash == key_hash))
 
 
+async def keyed_entries(
+    session: AsyncSession,
+    action: str,
+    key: str,
+    *,
+    operator_id: int | None = None,
+    patient_id: int | None = None,
+) -> list[AuditLog]:
+    """Returns the audit rows of `action` whose detail keeps idempotency `key` (a form's nonce, an API's
+    scoped key), oldest first; narrowed to the operator and the patient when given."""
+    query = select(AuditLog).where(AuditLog.action == action, AuditLog.detail["key"].as_string() == key)
+    if operator_id is not None:
+        query = query.where(AuditLog.operator_id == operator_id)
+    if patient_id is not None:
+        query = query.where(AuditLog.patient_id == patient_id)
+    return list(await session.scalars(query.order_by(AuditLog.id)))
+
+
 async def audit(
     session: AsyncSession,
     at: datetime,

@@ -37,14 +37,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.error import TelegramError
 
-from admin.accounts import audit
+from admin.accounts import audit, keyed_entries
 from admin.actions import Conflict, NotFound
 from care.formulation import Formulation
 from care.sms_segments import GSM7_BASIC, MAX_SMS_SEGMENTS, segments
 from storage import invites, patients
 from storage.models import (
     AddressState,
-    AuditLog,
     Channel,
     ChannelAddress,
     Invite,
@@ -244,17 +243,10 @@ async def _enrolled_under(session: AsyncSession, operator_id: int, key: str) -> 
     await session.execute(
         select(Operator.id).where(Operator.id == operator_id).with_for_update(key_share=True)
     )
-    row = await session.scalar(
-        select(AuditLog)
-        .where(
-            AuditLog.operator_id == operator_id,
-            AuditLog.action == "patient.enroll",
-            AuditLog.detail["key"].as_string() == key,
-        )
-        .limit(1)
-    )
-    if row is None:
+    rows = await keyed_entries(session, "patient.enroll", key, operator_id=operator_id)
+    if not rows:
         return None
+    row = rows[0]
     invite = await session.get(Invite, row.detail.get("invite"))
     if row.patient_id is None or invite is None:
         raise Conflict("the patient first enrolled with this key has since been erased")
@@ -309,17 +301,10 @@ async def _made_under(session: AsyncSession, patient_id: int, operator_id: int, 
     await session.execute(
         update(Patient).where(Patient.id == patient_id).values(display_name=Patient.display_name)
     )
-    details = await session.scalars(
-        select(AuditLog.detail).where(
-            AuditLog.patient_id == patient_id,
-            AuditLog.operator_id == operator_id,
-            AuditLog.action == invites.CREATE_ACTION,
-        )
+    rows = await keyed_entries(
+        session, invites.CREATE_ACTION, key, operator_id=operator_id, patient_id=patient_id
     )
-    for detail in details:
-        if detail and detail.get("key") == key:
-            return await session.get(Invite, detail.get("invite"))
-    return None
+    return await session.get(Invite, rows[0].detail.get("invite")) if rows else None
 
 
 open_invite = invites.open_invite  # the patient's newest unused, unexpired invite, if any
@@ -419,14 +404,10 @@ async def send_sms_invite(
 async def _texted_under(session: AsyncSession, invite: Invite, key: str) -> InviteSent | None:
     """Returns the outcome of texting this invite under `key`, if it was (one this request replaced is dead:
     only the same invite counts)."""
-    details = await session.scalars(
-        select(AuditLog.detail).where(
-            AuditLog.patient_id == invite.patient_id, AuditLog.action == "invite.sms"
-        )
-    )
-    for detail in details:
-        if detail and detail.get("key") == key and detail.get("invite") == invite.id:
-            return InviteSent(str(detail.get("status")), None)
+    rows = await keyed_entries(session, "invite.sms", key, patient_id=invite.patient_id)
+    for row in rows:
+        if row.detail.get("invite") == invite.id:
+            return InviteSent(str(row.detail.get("status")), None)
     return None
 
 
@@ -435,14 +416,11 @@ async def earlier_sms(
 ) -> tuple[Invite, InviteSent] | None:
     """Returns the invite texted under `key` and that outcome, if a request with this key came before."""
     async with sessions() as session:
-        rows = await session.scalars(
-            select(AuditLog.detail).where(AuditLog.patient_id == patient_id, AuditLog.action == "invite.sms")
-        )
-        for detail in rows:
-            if detail and detail.get("key") == key:
-                invite = await session.get(Invite, detail.get("invite"))
-                return None if invite is None else (invite, InviteSent(str(detail.get("status")), None))
-    return None
+        rows = await keyed_entries(session, "invite.sms", key, patient_id=patient_id)
+        if not rows:
+            return None
+        invite = await session.get(Invite, rows[0].detail.get("invite"))
+        return None if invite is None else (invite, InviteSent(str(rows[0].detail.get("status")), None))
 
 
 async def _send(
