@@ -32,13 +32,13 @@ from typing import Any, Protocol
 
 import phonenumbers
 import segno
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.error import TelegramError
 
 from admin.accounts import audit, keyed_entries
-from admin.actions import Conflict, NotFound
+from admin.actions import Conflict, NotFound, locked_patient
 from care.formulation import Formulation
 from care.sms_segments import GSM7_BASIC, MAX_SMS_SEGMENTS, segments
 from storage import invites, patients
@@ -297,10 +297,8 @@ async def make_invite(
 
 async def _made_under(session: AsyncSession, patient_id: int, operator_id: int, key: str) -> Invite | None:
     """Returns the invite the operator made for the patient with `key`, if any (in the caller's
-    transaction, after taking the patient row's lock with a no-op write)."""
-    await session.execute(
-        update(Patient).where(Patient.id == patient_id).values(display_name=Patient.display_name)
-    )
+    transaction, after taking the patient row's lock)."""
+    await locked_patient(session, patient_id)
     rows = await keyed_entries(
         session, invites.CREATE_ACTION, key, operator_id=operator_id, patient_id=patient_id
     )
@@ -383,10 +381,7 @@ async def send_sms_invite(
             await _record(session, patient, invite, outcome, provider_id, operator_id=operator_id, now=now)
         return outcome
     async with sessions() as session, session.begin():
-        # a no-op write takes the patient row's lock: a repeat of the form waits here, then finds the first
-        await session.execute(
-            update(Patient).where(Patient.id == patient.id).values(display_name=Patient.display_name)
-        )
+        await locked_patient(session, patient.id)  # a repeat of the form waits here, then finds the first
         earlier = await _texted_under(session, invite, key)
         if earlier is not None:
             return earlier
